@@ -1,0 +1,3 @@
+from ntk_study.cli import main
+
+raise SystemExit(main())

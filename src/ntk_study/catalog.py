@@ -1,0 +1,63 @@
+"""The catalogue of figures, tables and claims (``catalog.yaml``), in lecture order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import yaml
+
+
+@dataclass(frozen=True)
+class ClaimSpec:
+    key: str
+    claim: str
+    published: str
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    id: str
+    title: str
+    chapter: str
+    claims: tuple[ClaimSpec, ...]
+
+
+@dataclass(frozen=True)
+class Chapter:
+    key: str
+    title: str
+    figures: tuple[FigureSpec, ...]
+
+
+@cache
+def chapters() -> tuple[Chapter, ...]:
+    raw = yaml.safe_load(resources.files("ntk_study").joinpath("catalog.yaml").read_text())
+    return tuple(
+        Chapter(
+            key=chapter["key"],
+            title=chapter["title"],
+            figures=tuple(
+                FigureSpec(
+                    id=figure["id"],
+                    title=figure["title"],
+                    chapter=chapter["key"],
+                    claims=tuple(ClaimSpec(**claim) for claim in figure["claims"]),
+                )
+                for figure in chapter["figures"]
+            ),
+        )
+        for chapter in raw["chapters"]
+    )
+
+
+def figures() -> tuple[FigureSpec, ...]:
+    return tuple(figure for chapter in chapters() for figure in chapter.figures)
+
+
+def figure(figure_id: str) -> FigureSpec:
+    for spec in figures():
+        if spec.id == figure_id:
+            return spec
+    raise KeyError(f"unknown figure id {figure_id!r}")

@@ -1,0 +1,152 @@
+"""Command line used by the Snakemake rules: ``python -m ntk_study <command> ...``.
+
+Each command parses its arguments and calls one library function; errors a user can fix
+(data, configuration) are printed as one clear message with exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from ntk_study.config import ConfigError
+from ntk_study.data import DataError
+
+
+def _json(text: str):
+    return json.loads(text)
+
+
+def cmd_download(args: argparse.Namespace) -> None:
+    from ntk_study.data.download import download_dataset
+
+    download_dataset(args.dataset, args.raw_dir, args.mirror or None)
+
+
+def cmd_prepare(args: argparse.Namespace) -> None:
+    from ntk_study.data.prepare import prepare_dataset
+
+    prepare_dataset(args.dataset, args.raw_dir, args.output)
+
+
+def cmd_ntk_init(args: argparse.Namespace) -> None:
+    from ntk_study.experiments import ntk_init
+    from ntk_study.io import atomic_path
+
+    table = ntk_init.run(args.settings, args.seed)
+    with atomic_path(args.output) as tmp:
+        table.to_csv(tmp, index=False)
+
+
+def cmd_ntk_init_claims(args: argparse.Namespace) -> None:
+    from ntk_study.claims import write_claims
+    from ntk_study.experiments import ntk_init
+
+    write_claims(args.output, ntk_init.check_claims(pd.read_csv(args.distances), args.settings, args.scale))
+
+
+def cmd_ntk_init_plot(args: argparse.Namespace) -> None:
+    from ntk_study.plots import ntk_init
+
+    ntk_init.plot(pd.read_csv(args.distances), args.settings["delta"], args.output)
+
+
+def cmd_pending(args: argparse.Namespace) -> None:
+    from ntk_study.claims import pending, write_claims
+
+    write_claims(args.output, pending(args.figure, args.scale))
+
+
+def cmd_provenance(args: argparse.Namespace) -> None:
+    from ntk_study.provenance import write_provenance
+
+    write_provenance(args.figure, args.settings, args.scale, args.seed, args.manifests,
+                     args.benchmarks, args.output)
+
+
+def cmd_scorecard(args: argparse.Namespace) -> None:
+    from ntk_study.claims import build_scorecard
+    from ntk_study.io import atomic_path
+
+    with atomic_path(args.output) as tmp:
+        build_scorecard(args.claims, args.scale).to_csv(tmp, index=False)
+
+
+def cmd_book(args: argparse.Namespace) -> None:
+    from ntk_study.report import build_book
+
+    build_book(Path(args.report_dir), Path(args.results_dir))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m ntk_study", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, handler, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    sub = add("download", cmd_download, "fetch and verify a dataset's files")
+    sub.add_argument("--dataset", required=True)
+    sub.add_argument("--raw-dir", required=True)
+    sub.add_argument("--mirror", default="")
+
+    sub = add("prepare", cmd_prepare, "parse a downloaded dataset into one .npz")
+    sub.add_argument("--dataset", required=True)
+    sub.add_argument("--raw-dir", required=True)
+    sub.add_argument("--output", required=True)
+
+    sub = add("ntk-init", cmd_ntk_init, "fig-ntk-init: distances ||H(0) - H*|| vs width")
+    sub.add_argument("--settings", type=_json, required=True)
+    sub.add_argument("--seed", type=int, required=True)
+    sub.add_argument("--output", required=True)
+
+    sub = add("ntk-init-claims", cmd_ntk_init_claims, "fig-ntk-init: claim checks")
+    sub.add_argument("--distances", required=True)
+    sub.add_argument("--settings", type=_json, required=True)
+    sub.add_argument("--scale", required=True)
+    sub.add_argument("--output", required=True)
+
+    sub = add("ntk-init-plot", cmd_ntk_init_plot, "fig-ntk-init: the figure")
+    sub.add_argument("--distances", required=True)
+    sub.add_argument("--settings", type=_json, required=True)
+    sub.add_argument("--output", required=True)
+
+    sub = add("pending", cmd_pending, "claims of a figure not reproduced yet")
+    sub.add_argument("--figure", required=True)
+    sub.add_argument("--scale", required=True)
+    sub.add_argument("--output", required=True)
+
+    sub = add("provenance", cmd_provenance, "provenance record of a figure")
+    sub.add_argument("--figure", required=True)
+    sub.add_argument("--settings", type=_json, required=True)
+    sub.add_argument("--scale", required=True)
+    sub.add_argument("--seed", type=int, required=True)
+    sub.add_argument("--manifests", nargs="*", default=[])
+    sub.add_argument("--benchmarks", nargs="+", required=True)
+    sub.add_argument("--output", required=True)
+
+    sub = add("scorecard", cmd_scorecard, "collect every claim into results/scorecard.csv")
+    sub.add_argument("--claims", nargs="+", required=True)
+    sub.add_argument("--scale", required=True)
+    sub.add_argument("--output", required=True)
+
+    sub = add("book", cmd_book, "render the Jupyter Book from result files")
+    sub.add_argument("--report-dir", default="report")
+    sub.add_argument("--results-dir", default="results")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.handler(args)
+    except (DataError, ConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,56 @@
+"""Load and validate a study configuration against ``schemas/config.schema.json``."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+
+class ConfigError(ValueError):
+    """An invalid configuration value; the message names the key, the value and the rule."""
+
+
+@cache
+def schema() -> dict[str, Any]:
+    return json.loads(resources.files("ntk_study").joinpath("schemas/config.schema.json").read_text())
+
+
+def _location(error: jsonschema.ValidationError) -> str:
+    parts = [f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path]
+    return "".join(parts).lstrip(".") or "(top level)"
+
+
+def validate_config(config: dict[str, Any], source: str = "the config") -> dict[str, Any]:
+    """Return ``config`` with schema defaults filled in, or raise ConfigError listing every problem."""
+    validator = jsonschema.Draft202012Validator(schema())
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = [f"  - {_location(e)}: {e.message}" for e in errors]
+        raise ConfigError(
+            f"invalid configuration in {source}:\n" + "\n".join(lines)
+            + "\nFix these values (see config/config.yaml for a valid example)."
+        )
+    return _with_defaults(config, schema())
+
+
+def _with_defaults(value: Any, node: dict[str, Any]) -> Any:
+    if isinstance(value, dict) and "properties" in node:
+        filled = dict(value)
+        for key, child in node["properties"].items():
+            if key not in filled and "default" in child:
+                filled[key] = child["default"]
+            if key in filled:
+                filled[key] = _with_defaults(filled[key], child)
+        return filled
+    return value
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    with open(path) as handle:
+        return validate_config(yaml.safe_load(handle), source=str(path))

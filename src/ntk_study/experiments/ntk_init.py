@@ -1,0 +1,91 @@
+"""fig-ntk-init (Lemma 2): ||H(0) - H*||_2 against the width m.
+
+H(0) is the empirical NTK of the finite stax network (gradients w.r.t. the first layer only);
+H* is the analytic kernel of the same stax definition. Lemma 2's Hoeffding argument gives,
+with probability at least 1 - delta, ||H(0) - H*||_2 <= n B sqrt(2 log(2 n^2 / delta) / m),
+where B bounds |x_i.x_j sigma'(.) sigma'(.)| (B = 1 for ReLU, 4/pi for erf).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import numpy as np
+import pandas as pd
+
+from ntk_study.claims import ClaimResult, check
+from ntk_study.kernels.precision import enable_float64
+from ntk_study.kernels.two_layer import (
+    analytic_first_layer_ntk,
+    empirical_first_layer_ntk,
+    init_params,
+    sphere_points,
+    two_layer_model,
+)
+from ntk_study.metrics import loglog_slope
+
+FIGURE_ID = "fig-ntk-init"
+# sup |sigma'|^2 for the activations of kernels.two_layer (stax.Erf is erf(x): sigma' <= 2/sqrt(pi)).
+DERIVATIVE_BOUND_SQUARED = {"relu": 1.0, "erf": 4.0 / np.pi}
+
+
+def hoeffding_bound(n: int, width: int | np.ndarray, delta: float, activation: str) -> np.ndarray:
+    """Lemma 2's bound on ||H(0) - H*||_2 holding with probability >= 1 - delta."""
+    per_entry = DERIVATIVE_BOUND_SQUARED[activation] * np.sqrt(2 * np.log(2 * n**2 / delta) / np.asarray(width))
+    return n * per_entry
+
+
+def run(settings: dict[str, Any], seed: int) -> pd.DataFrame:
+    """One row per (activation, seed, width): spectral and Frobenius distances and the bound."""
+    enable_float64()
+    n, dim = settings["n_points"], settings["input_dim"]
+    data_key, init_root = jax.random.split(jax.random.PRNGKey(seed))
+    x = sphere_points(data_key, n, dim)
+    rows = []
+    for activation in settings["activations"]:
+        for width in sorted(settings["widths"]):
+            init_fn, apply_fn, kernel_fn = two_layer_model(width, dim, activation)
+            h_star = np.asarray(analytic_first_layer_ntk(kernel_fn, x))
+            for replicate in range(settings["seeds"]):
+                key = jax.random.fold_in(init_root, replicate)
+                params = init_params(init_fn, key, dim)
+                h_0 = np.asarray(empirical_first_layer_ntk(apply_fn, params, x))
+                difference = h_0 - h_star
+                rows.append(
+                    {
+                        "activation": activation,
+                        "width": width,
+                        "replicate": replicate,
+                        "n_points": n,
+                        "spectral_distance": float(np.linalg.norm(difference, 2)),
+                        "frobenius_distance": float(np.linalg.norm(difference, "fro")),
+                        "h_star_norm": float(np.linalg.norm(h_star, 2)),
+                        "bound": float(hoeffding_bound(n, width, settings["delta"], activation)),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def slopes(distances: pd.DataFrame) -> dict[str, float]:
+    """Log-log slope of the mean spectral distance against width, per activation."""
+    means = distances.groupby(["activation", "width"], as_index=False)["spectral_distance"].mean()
+    return {
+        activation: loglog_slope(group["width"], group["spectral_distance"])
+        for activation, group in means.groupby("activation")
+    }
+
+
+def check_claims(distances: pd.DataFrame, settings: dict[str, Any], scale: str) -> list[ClaimResult]:
+    tolerance = settings["slope_tolerance"]
+    fitted = slopes(distances)
+    slope_text = ", ".join(f"{act}: {value:.3f}" for act, value in fitted.items())
+    worst_ratio = float((distances["spectral_distance"] / distances["bound"]).max())
+    return [
+        check(FIGURE_ID, "slope", min(fitted.values()), threshold=f"|slope + 0.5| <= {tolerance}",
+              passed=all(abs(s + 0.5) <= tolerance for s in fitted.values()), scale=scale,
+              measured_text=f"slope {slope_text}"),
+        check(FIGURE_ID, "below-bound", worst_ratio, threshold="max distance / bound < 1",
+              passed=worst_ratio < 1, scale=scale,
+              measured_text=f"max distance / bound = {worst_ratio:.3g} over {len(distances)} runs"),
+    ]

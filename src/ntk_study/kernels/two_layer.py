@@ -1,0 +1,89 @@
+"""The lecture's two-layer network f(a, W, x) = m^(-1/2) sum_r a_r sigma(w_r^T x).
+
+Built with ``stax``: the first Dense layer uses ``W_std = sqrt(d)`` so that, under the NTK
+parameterisation (which divides by sqrt(fan_in)), its pre-activations are exactly w_r^T x
+with w_r ~ N(0, I); the readout Dense layer gives m^(-1/2) sum_r a_r sigma(.). Only the
+first layer W is trained, so the lecture's H is the NTK with respect to W alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import neural_tangents as nt
+import numpy as np
+from neural_tangents import stax
+
+ACTIVATIONS: dict[str, Callable[[], Any]] = {
+    "relu": stax.Relu,
+    "erf": stax.Erf,
+}
+
+Params = Any
+
+
+def two_layer_model(width: int, input_dim: int, activation: str = "relu"):
+    """Return ``(init_fn, apply_fn, kernel_fn)`` of the lecture's two-layer net (no biases)."""
+    return stax.serial(
+        stax.Dense(width, W_std=float(np.sqrt(input_dim)), b_std=None),
+        ACTIVATIONS[activation](),
+        stax.Dense(1, W_std=1.0, b_std=None),
+    )
+
+
+def init_params(init_fn, key: jax.Array, input_dim: int) -> Params:
+    """Initialise W ~ N(0, I) and the readout a_r uniformly from {-1, +1}, as in the lecture."""
+    w_key, a_key = jax.random.split(key)
+    _, (first, nonlinearity, readout) = init_fn(w_key, (-1, input_dim))
+    signs = jax.random.rademacher(a_key, readout[0].shape, dtype=readout[0].dtype)
+    return (first, nonlinearity, (signs, readout[1]))
+
+
+def first_layer_function(apply_fn, params: Params) -> tuple[Callable, Params]:
+    """Split ``apply_fn`` into f(W, x) with the readout frozen, and the trainable W."""
+    first, nonlinearity, readout = params
+
+    def apply_first(trainable: Params, x: jax.Array) -> jax.Array:
+        return apply_fn((trainable, nonlinearity, readout), x)
+
+    return apply_first, first
+
+
+def empirical_first_layer_ntk(apply_fn, params: Params, x1: jax.Array, x2: jax.Array | None = None,
+                              batch_size: int = 0) -> jax.Array:
+    """H(t)_ij = <df(x_i)/dW, df(x_j)/dW> from the network's own gradients (neural-tangents)."""
+    apply_first, trainable = first_layer_function(apply_fn, params)
+    ntk_fn = nt.empirical_ntk_fn(
+        apply_first,
+        trace_axes=(-1,),
+        vmap_axes=0,
+        implementation=nt.NtkImplementation.JACOBIAN_CONTRACTION,
+    )
+    if batch_size:
+        ntk_fn = nt.batch(ntk_fn, batch_size=batch_size)
+    return ntk_fn(x1, x2, trainable)
+
+
+def analytic_first_layer_ntk(kernel_fn, x1: jax.Array, x2: jax.Array | None = None) -> jax.Array:
+    """H* from the infinite-width kernel of the same stax model.
+
+    For this two-layer net without biases the full NTK is Theta = K_out + H*, where the
+    readout's own contribution K_out is the output NNGP; so H* = Theta - K_out.
+    """
+    kernels = kernel_fn(x1, x2, ("ntk", "nngp"))
+    return kernels.ntk - kernels.nngp
+
+
+def relu_first_layer_ntk_closed_form(x1: np.ndarray, x2: np.ndarray | None = None) -> np.ndarray:
+    """x_i.x_j (pi - arccos(x_i.x_j)) / (2 pi) for unit-norm inputs (the lecture's H*)."""
+    x2 = x1 if x2 is None else x2
+    inner = np.clip(np.asarray(x1) @ np.asarray(x2).T, -1.0, 1.0)
+    return inner * (np.pi - np.arccos(inner)) / (2 * np.pi)
+
+
+def sphere_points(key: jax.Array, n: int, dim: int) -> jax.Array:
+    """n points drawn uniformly on the unit sphere in R^dim."""
+    x = jax.random.normal(key, (n, dim))
+    return x / jnp.linalg.norm(x, axis=1, keepdims=True)

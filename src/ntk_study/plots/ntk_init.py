@@ -1,0 +1,38 @@
+"""fig-ntk-init: ||H(0) - H*||_2 vs width, per seed, with the fitted slope and Lemma 2's bound."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from ntk_study.experiments.ntk_init import slopes
+from ntk_study.plots.style import apply_style, save_figure
+
+
+def plot(distances: pd.DataFrame, delta: float, output: str | Path) -> None:
+    apply_style()
+    activations = list(dict.fromkeys(distances["activation"]))
+    fitted = slopes(distances)
+    fig, axes = plt.subplots(1, len(activations), figsize=(5.5 * len(activations), 4.2), squeeze=False)
+    for ax, activation in zip(axes[0], activations):
+        runs = distances[distances["activation"] == activation]
+        means = runs.groupby("width", as_index=False)[["spectral_distance", "bound"]].mean()
+        ax.scatter(runs["width"], runs["spectral_distance"], s=12, alpha=0.4, color="C0",
+                   label="one initialisation")
+        ax.plot(means["width"], means["spectral_distance"], "o-", color="C0",
+                label=f"mean (slope {fitted[activation]:.2f})")
+        reference = means["spectral_distance"].iloc[0] * np.sqrt(means["width"].iloc[0] / means["width"])
+        ax.plot(means["width"], reference, ":", color="0.3", label=r"$\propto m^{-1/2}$")
+        ax.plot(means["width"], means["bound"], "--", color="C3",
+                label=rf"Lemma 2 bound ($\delta$ = {delta:g})")
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("width m")
+        ax.set_ylabel(r"$\|H(0) - H^*\|_2$")
+        n = int(runs["n_points"].iloc[0])
+        ax.set_title(f"{activation}, n = {n} points on the sphere")
+        ax.legend(fontsize=9, loc="lower left")
+    save_figure(fig, output)

@@ -1,0 +1,38 @@
+# Shared settings: config validation (before any job runs), paths, the figure registry.
+import glob
+import json
+import re
+import shlex
+
+from ntk_study import catalog
+from ntk_study.config import validate_config
+
+config.update(validate_config(config, source="the Snakemake config (--configfile/--config)"))
+
+SCALE = config["scale"]
+SEED = config["seed"]
+RAW = "resources/raw"
+PREPARED = "resources/prepared"
+RESULTS = "results"
+BOOK_INDEX = "report/_build/html/index.html"
+
+# Figures with their own rules register here (rule file: FIGURES_DONE[id] = {...}).
+# "outputs" are the result files the book shows; "benchmarks" feed the provenance block;
+# "data" lists the dataset manifests the figure read.
+FIGURES_DONE = {}
+
+
+def as_arg(value):
+    """A config value as one shell-quoted JSON argument."""
+    return shlex.quote(json.dumps(value, sort_keys=True))
+
+
+def figure_settings(figure_id):
+    return config["figures"][figure_id]
+
+
+def one_of(names):
+    return "|".join(re.escape(name) for name in names) or "^$"
+
+
+ALL_FIGURE_IDS = [spec.id for spec in catalog.figures() if spec.id != "tab-scorecard"]

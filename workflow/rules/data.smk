@@ -1,0 +1,34 @@
+# Dataset download (canonical host or data_mirror, sha256-verified) and preparation.
+from ntk_study.data.prepare import raw_source_of
+
+
+rule download:
+    output:
+        f"{RAW}/{{source}}/manifest.json",
+    params:
+        mirror=config.get("data_mirror") or "",
+    wildcard_constraints:
+        source="mnist|cifar10|uci121|tu",
+    log:
+        "logs/download/{source}.log",
+    benchmark:
+        "benchmarks/download/{source}.tsv"
+    shell:
+        "python -m ntk_study download --dataset {wildcards.source} --raw-dir {RAW}"
+        " --mirror {params.mirror:q} > {log} 2>&1"
+
+
+rule prepare:
+    input:
+        lambda wildcards: f"{RAW}/{raw_source_of(wildcards.dataset)}/manifest.json",
+    output:
+        f"{PREPARED}/{{dataset}}.npz",
+    params:
+        raw_dir=lambda wildcards: f"{RAW}/{raw_source_of(wildcards.dataset)}",
+    log:
+        "logs/prepare/{dataset}.log",
+    benchmark:
+        "benchmarks/prepare/{dataset}.tsv"
+    shell:
+        "python -m ntk_study prepare --dataset {wildcards.dataset} --raw-dir {params.raw_dir}"
+        " --output {output} > {log} 2>&1"

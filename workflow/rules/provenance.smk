@@ -1,0 +1,22 @@
+# One provenance record per regenerated figure: config, data checksums, commit, runtime, machine.
+
+
+rule provenance:
+    input:
+        outputs=lambda wildcards: FIGURES_DONE[wildcards.figure_id]["outputs"],
+        benchmarks=lambda wildcards: FIGURES_DONE[wildcards.figure_id]["benchmarks"],
+        manifests=lambda wildcards: FIGURES_DONE[wildcards.figure_id]["data"],
+    output:
+        f"{RESULTS}/{{figure_id}}/provenance.json",
+    params:
+        settings=lambda wildcards: as_arg(figure_settings(wildcards.figure_id)),
+    wildcard_constraints:
+        figure_id=one_of(list(FIGURES_DONE)),
+    log:
+        "logs/provenance/{figure_id}.log",
+    benchmark:
+        "benchmarks/provenance/{figure_id}.tsv"
+    shell:
+        "python -m ntk_study provenance --figure {wildcards.figure_id} --settings {params.settings}"
+        " --scale {SCALE} --seed {SEED} --manifests {input.manifests} --benchmarks {input.benchmarks}"
+        " --output {output} > {log} 2>&1"

@@ -1,0 +1,17 @@
+# The Jupyter Book: reads result files only.
+
+
+rule book:
+    input:
+        scorecard=f"{RESULTS}/scorecard.csv",
+        figures=[path for done in FIGURES_DONE.values() for path in done["outputs"]],
+        provenance=expand(f"{RESULTS}/{{figure_id}}/provenance.json", figure_id=list(FIGURES_DONE)),
+        pages=sorted(glob.glob("report/*.md")) + ["report/_config.yml", "report/_toc.yml"],
+    output:
+        BOOK_INDEX,
+    log:
+        "logs/book.log",
+    benchmark:
+        "benchmarks/book.tsv"
+    shell:
+        "python -m ntk_study book --report-dir report --results-dir {RESULTS} > {log} 2>&1"
