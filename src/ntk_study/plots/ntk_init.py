@@ -34,5 +34,6 @@ def plot(distances: pd.DataFrame, delta: float, output: str | Path) -> None:
         ax.set_ylabel(r"$\|H(0) - H^*\|_2$")
         n = int(runs["n_points"].iloc[0])
         ax.set_title(f"{activation}, n = {n} points on the sphere")
-        ax.legend(fontsize=9, loc="lower left")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), bbox_to_anchor=(0.5, -0.08), frameon=False)
     save_figure(fig, output)

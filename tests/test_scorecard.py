@@ -1,0 +1,49 @@
+"""Claim rows, the scorecard and the book's rendering of them."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ntk_study import catalog
+from ntk_study.claims import COLUMNS, NOT_REPRODUCED, build_scorecard, check, pending, write_claims
+from ntk_study.metrics import loglog_slope
+from ntk_study.report import render_claims
+
+
+def test_loglog_slope_recovers_power_law():
+    widths = [16, 64, 256, 1024]
+    assert abs(loglog_slope(widths, [3 * w**-0.5 for w in widths]) + 0.5) < 1e-12
+
+
+def test_scorecard_lists_every_claim_of_the_catalogue(tmp_path):
+    files = []
+    for spec in catalog.figures():
+        if spec.id == "tab-scorecard":
+            continue
+        rows = pending(spec.id, "test")
+        if spec.id == "fig-ntk-init":
+            rows = [check(spec.id, "slope", -0.2, "|slope + 0.5| <= 0.1", passed=False, scale="test"),
+                    check(spec.id, "below-bound", 0.1, "< 1", passed=True, scale="test")]
+        files.append(tmp_path / f"{spec.id}.csv")
+        write_claims(files[-1], rows)
+    table = build_scorecard(files, "test")
+    assert list(table.columns) == COLUMNS
+    assert set(table["id"]) == {spec.id for spec in catalog.figures()}
+    n_claims = sum(len(spec.claims) for spec in catalog.figures())
+    assert len(table) == n_claims
+    failing = table[(table["id"] == "fig-ntk-init") & (table["passed"] == "no")]
+    assert failing["measured"].tolist() == ["-0.2"]  # a failing claim is shown with its number
+    summary = table.iloc[-1]
+    assert summary["id"] == "tab-scorecard" and summary["passed"] == "no"
+    assert summary["measured"].startswith(f"2 of {n_claims - 1} claims checked, 1 pass")
+    assert (table["passed"] == NOT_REPRODUCED).sum() == n_claims - 3
+
+
+def test_claim_table_escapes_norm_bars():
+    claims = pd.DataFrame([{
+        "claim": "||H(0) - H*||_2 shrinks", "measured": "0.1", "threshold": "|s + 0.5| <= 0.1",
+        "passed": "yes", "published": "-1/2",
+    }])
+    markdown = render_claims(claims)
+    header, _, row = markdown.splitlines()
+    assert row.count("|") - row.count("\\|") == header.count("|")  # five cells, not more

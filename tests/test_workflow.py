@@ -1,0 +1,102 @@
+"""End to end: the test config through Snakemake, from the mirror to the built book."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ntk_study import catalog
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+
+
+def copy_checkout(target: Path) -> Path:
+    """The working tree as git sees it (tracked and unignored files), without outputs."""
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO,
+                            capture_output=True, text=True, check=True).stdout.split()
+    for name in listed:
+        if (REPO / name).is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, target / name)
+    return target
+
+
+def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([SNAKEMAKE, "--cores", "2", *args], cwd=workdir, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONHASHSEED": "0"})
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory, mirror):
+    workdir = copy_checkout(tmp_path_factory.mktemp("study"))
+    run = snakemake(workdir, "--configfile", "config/test.yaml", "--config", f"data_mirror={mirror}")
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    return workdir
+
+
+@pytest.mark.slow
+def test_scorecard_covers_every_figure(study):
+    scorecard = pd.read_csv(study / "results" / "scorecard.csv", dtype=str, keep_default_na=False)
+    assert list(scorecard.columns) == ["id", "claim", "measured", "threshold", "passed", "scale", "published"]
+    assert set(scorecard["id"]) == {spec.id for spec in catalog.figures()}
+    ntk_init = scorecard[scorecard["id"] == "fig-ntk-init"]
+    assert set(ntk_init["passed"]) <= {"yes", "no"} and len(ntk_init) == 2
+    assert (scorecard["scale"] == "test").all()
+
+
+@pytest.mark.slow
+def test_every_rule_has_log_and_benchmark(study):
+    for name in ["download/mnist", "prepare/cifar10", "prepare/uci121", "prepare/tu-MUTAG",
+                 "fig-ntk-init/compute", "fig-ntk-init/plot", "book"]:
+        assert (study / "benchmarks" / f"{name}.tsv").exists(), name
+        assert (study / "logs" / f"{name}.log").exists(), name
+
+
+@pytest.mark.slow
+def test_book_shows_figure_claims_and_provenance(study):
+    html = study / "report" / "_build" / "html"
+    page = (html / "ntk.html").read_text()
+    assert "figure.png" in page and "Provenance" in page and "Git commit" in page
+    assert "peak RSS" in page and "Claim checks" in page
+    assert (html / "_images" / "figure.png").exists()
+    summary = (html / "summary.html").read_text()
+    assert "not reproduced yet" in summary and "fig-ntk-init" in summary
+    # The book read the mirror's checksums through the data manifests, not a recomputation.
+    manifest = (study / "resources" / "raw" / "mnist" / "manifest.json").read_text()
+    assert "sha256" in manifest
+
+
+@pytest.mark.slow
+def test_rerun_has_nothing_to_do_and_results_are_deterministic(study, mirror):
+    dry = snakemake(study, "-n", "--configfile", "config/test.yaml", "--config", f"data_mirror={mirror}")
+    assert dry.returncode == 0 and "Nothing to be done" in dry.stdout + dry.stderr
+    first = (study / "results" / "fig-ntk-init" / "distances.csv").read_text()
+    again = snakemake(study, "--configfile", "config/test.yaml", "--config", f"data_mirror={mirror}",
+                      "--forcerun", "fig_ntk_init_compute", "--until", "fig_ntk_init_compute")
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert (study / "results" / "fig-ntk-init" / "distances.csv").read_text() == first
+
+
+@pytest.mark.slow
+def test_invalid_config_stops_before_any_job(study, tmp_path):
+    run = snakemake(study, "-n", "--configfile", "config/test.yaml", "--config", "seed=-1")
+    assert run.returncode != 0
+    assert "seed: -1 is less than the minimum of 0" in run.stdout + run.stderr
+
+
+@pytest.mark.slow
+def test_missing_mirror_fails_clearly_without_output(tmp_path_factory):
+    workdir = copy_checkout(tmp_path_factory.mktemp("nomirror"))
+    run = snakemake(workdir, "resources/prepared/mnist.npz", "--configfile", "config/test.yaml",
+                    "--config", "data_mirror=/nonexistent/mirror")
+    assert run.returncode != 0
+    log = (workdir / "logs" / "download" / "mnist.log").read_text()
+    assert "/nonexistent/mirror/mnist/SHA256SUMS" in log and "fix data_mirror" in log
+    assert not (workdir / "resources" / "raw" / "mnist" / "manifest.json").exists()
