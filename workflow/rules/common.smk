@@ -3,6 +3,7 @@ import glob
 import json
 import re
 import shlex
+import sys
 
 from ntk_study import catalog
 from ntk_study.config import validate_config
@@ -15,6 +16,9 @@ RAW = "resources/raw"
 PREPARED = "resources/prepared"
 RESULTS = "results"
 BOOK_INDEX = "report/_build/html/index.html"
+# Every rule calls the library through the interpreter that runs Snakemake (the study's venv),
+# so jobs work whether or not the venv is activated.
+NTK = f"{shlex.quote(sys.executable)} -m ntk_study"
 
 # Figures with their own rules register here (rule file: FIGURES_DONE[id] = {...}).
 # "outputs" are the result files the book shows; "benchmarks" feed the provenance block;

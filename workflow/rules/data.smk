@@ -14,7 +14,7 @@ rule download:
     benchmark:
         "benchmarks/download/{source}.tsv"
     shell:
-        "python -m ntk_study download --dataset {wildcards.source} --raw-dir {RAW}"
+        "{NTK} download --dataset {wildcards.source} --raw-dir {RAW}"
         " --mirror {params.mirror:q} > {log} 2>&1"
 
 
@@ -30,5 +30,5 @@ rule prepare:
     benchmark:
         "benchmarks/prepare/{dataset}.tsv"
     shell:
-        "python -m ntk_study prepare --dataset {wildcards.dataset} --raw-dir {params.raw_dir}"
+        "{NTK} prepare --dataset {wildcards.dataset} --raw-dir {params.raw_dir}"
         " --output {output} > {log} 2>&1"

@@ -19,7 +19,7 @@ rule fig_ntk_init_compute:
     benchmark:
         f"benchmarks/{NTK_INIT}/compute.tsv"
     shell:
-        "python -m ntk_study ntk-init --settings {params.settings} --seed {params.seed}"
+        "{NTK} ntk-init --settings {params.settings} --seed {params.seed}"
         " --output {output} > {log} 2>&1"
 
 
@@ -35,7 +35,7 @@ rule fig_ntk_init_claims:
     benchmark:
         f"benchmarks/{NTK_INIT}/claims.tsv"
     shell:
-        "python -m ntk_study ntk-init-claims --distances {input} --settings {params.settings}"
+        "{NTK} ntk-init-claims --distances {input} --settings {params.settings}"
         " --scale {SCALE} --output {output} > {log} 2>&1"
 
 
@@ -51,5 +51,5 @@ rule fig_ntk_init_plot:
     benchmark:
         f"benchmarks/{NTK_INIT}/plot.tsv"
     shell:
-        "python -m ntk_study ntk-init-plot --distances {input} --settings {params.settings}"
+        "{NTK} ntk-init-plot --distances {input} --settings {params.settings}"
         " --output {output} > {log} 2>&1"

@@ -13,5 +13,5 @@ rule pending_claims:
     benchmark:
         "benchmarks/pending/{figure_id}.tsv"
     shell:
-        "python -m ntk_study pending --figure {wildcards.figure_id} --scale {SCALE}"
+        "{NTK} pending --figure {wildcards.figure_id} --scale {SCALE}"
         " --output {output} > {log} 2>&1"

@@ -17,6 +17,6 @@ rule provenance:
     benchmark:
         "benchmarks/provenance/{figure_id}.tsv"
     shell:
-        "python -m ntk_study provenance --figure {wildcards.figure_id} --settings {params.settings}"
+        "{NTK} provenance --figure {wildcards.figure_id} --settings {params.settings}"
         " --scale {SCALE} --seed {SEED} --manifests {input.manifests} --benchmarks {input.benchmarks}"
         " --output {output} > {log} 2>&1"

@@ -14,4 +14,4 @@ rule book:
     benchmark:
         "benchmarks/book.tsv"
     shell:
-        "python -m ntk_study book --report-dir report --results-dir {RESULTS} > {log} 2>&1"
+        "{NTK} book --report-dir report --results-dir {RESULTS} > {log} 2>&1"

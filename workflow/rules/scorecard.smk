@@ -11,4 +11,4 @@ rule scorecard:
     benchmark:
         "benchmarks/scorecard.tsv"
     shell:
-        "python -m ntk_study scorecard --claims {input} --scale {SCALE} --output {output} > {log} 2>&1"
+        "{NTK} scorecard --claims {input} --scale {SCALE} --output {output} > {log} 2>&1"
