@@ -32,11 +32,13 @@ def _markdown_table(frame: pd.DataFrame) -> str:
     return escaped.to_markdown(index=False)
 
 
+def _verdict_text(verdicts: pd.Series) -> pd.Series:
+    return verdicts.map({"yes": "pass", "no": "**FAIL**"}).fillna(verdicts)
+
+
 def render_claims(claims: pd.DataFrame) -> str:
-    table = claims[["claim", "measured", "threshold", "passed", "published"]].rename(
-        columns={"passed": "verdict", "published": "published"}
-    )
-    table["verdict"] = table["verdict"].map({"yes": "✅ pass", "no": "❌ fail"}).fillna(table["verdict"])
+    table = claims[["claim", "measured", "threshold", "passed", "published"]].rename(columns={"passed": "verdict"})
+    table["verdict"] = _verdict_text(table["verdict"])
     return _markdown_table(table)
 
 
@@ -93,7 +95,7 @@ def render_figure_section(spec: catalog.FigureSpec, results_dir: Path, generated
 
 def render_scorecard(scorecard: pd.DataFrame) -> str:
     table = scorecard.copy()
-    table["passed"] = table["passed"].map({"yes": "✅ pass", "no": "❌ fail"}).fillna(table["passed"])
+    table["passed"] = _verdict_text(table["passed"])
     return _markdown_table(table) + "\n"
 
 
