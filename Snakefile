@@ -8,7 +8,7 @@ configfile: "config/config.yaml"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
-include: "workflow/rules/ntk_init.smk"
+include: "workflow/rules/figures.smk"
 include: "workflow/rules/pending.smk"
 include: "workflow/rules/provenance.smk"
 include: "workflow/rules/scorecard.smk"

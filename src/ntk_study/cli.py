@@ -11,7 +11,6 @@ import json
 import sys
 from pathlib import Path
 
-import pandas as pd
 
 from ntk_study.config import ConfigError
 from ntk_study.data import DataError
@@ -33,26 +32,29 @@ def cmd_prepare(args: argparse.Namespace) -> None:
     prepare_dataset(args.dataset, args.raw_dir, args.output)
 
 
-def cmd_ntk_init(args: argparse.Namespace) -> None:
-    from ntk_study.experiments import ntk_init
-    from ntk_study.io import atomic_path
-
-    table = ntk_init.run(args.settings, args.seed)
-    with atomic_path(args.output) as tmp:
-        table.to_csv(tmp, index=False)
+def _prepared_paths(args: argparse.Namespace) -> dict[str, Path]:
+    return {Path(path).stem: Path(path) for path in args.prepared}
 
 
-def cmd_ntk_init_claims(args: argparse.Namespace) -> None:
+def cmd_compute(args: argparse.Namespace) -> None:
+    from ntk_study.figures import REGISTRY
+
+    out_dir = Path(args.results_dir) / args.figure
+    REGISTRY[args.figure].experiment().compute(args.settings, args.seed, out_dir, _prepared_paths(args))
+
+
+def cmd_claims(args: argparse.Namespace) -> None:
     from ntk_study.claims import write_claims
-    from ntk_study.experiments import ntk_init
+    from ntk_study.figures import REGISTRY
 
-    write_claims(args.output, ntk_init.check_claims(pd.read_csv(args.distances), args.settings, args.scale))
+    out_dir = Path(args.results_dir) / args.figure
+    write_claims(out_dir / "claims.csv", REGISTRY[args.figure].experiment().claims(out_dir, args.settings, args.scale))
 
 
-def cmd_ntk_init_plot(args: argparse.Namespace) -> None:
-    from ntk_study.plots import ntk_init
+def cmd_plot(args: argparse.Namespace) -> None:
+    from ntk_study.figures import REGISTRY
 
-    ntk_init.plot(pd.read_csv(args.distances), args.settings["delta"], args.output)
+    REGISTRY[args.figure].plotter().plot(Path(args.results_dir) / args.figure, args.settings)
 
 
 def cmd_pending(args: argparse.Namespace) -> None:
@@ -101,21 +103,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--raw-dir", required=True)
     sub.add_argument("--output", required=True)
 
-    sub = add("ntk-init", cmd_ntk_init, "fig-ntk-init: distances ||H(0) - H*|| vs width")
-    sub.add_argument("--settings", type=_json, required=True)
+    def add_figure_command(name: str, handler, help_text: str) -> argparse.ArgumentParser:
+        sub = add(name, handler, help_text)
+        sub.add_argument("figure", help="figure id, e.g. fig-ntk-init")
+        sub.add_argument("--settings", type=_json, required=True, help="the figure's config section as JSON")
+        sub.add_argument("--results-dir", default="results")
+        return sub
+
+    sub = add_figure_command("compute", cmd_compute, "compute a figure's data files")
     sub.add_argument("--seed", type=int, required=True)
-    sub.add_argument("--output", required=True)
-
-    sub = add("ntk-init-claims", cmd_ntk_init_claims, "fig-ntk-init: claim checks")
-    sub.add_argument("--distances", required=True)
-    sub.add_argument("--settings", type=_json, required=True)
+    sub.add_argument("--prepared", nargs="*", default=[], help="prepared dataset files it reads")
+    sub = add_figure_command("claims", cmd_claims, "check a figure's claims into claims.csv")
     sub.add_argument("--scale", required=True)
-    sub.add_argument("--output", required=True)
-
-    sub = add("ntk-init-plot", cmd_ntk_init_plot, "fig-ntk-init: the figure")
-    sub.add_argument("--distances", required=True)
-    sub.add_argument("--settings", type=_json, required=True)
-    sub.add_argument("--output", required=True)
+    add_figure_command("plot", cmd_plot, "draw a figure's images")
 
     sub = add("pending", cmd_pending, "claims of a figure not reproduced yet")
     sub.add_argument("--figure", required=True)

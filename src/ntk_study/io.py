@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 
 @contextlib.contextmanager
@@ -34,6 +35,12 @@ def save_npz(target: str | os.PathLike[str], arrays: dict[str, np.ndarray]) -> N
     """Write arrays to an uncompressed ``.npz`` atomically."""
     with atomic_path(target) as tmp, open(tmp, "wb") as handle:
         np.savez(handle, **arrays)
+
+
+def save_csv(target: str | os.PathLike[str], frame: pd.DataFrame) -> None:
+    """Write a data frame as CSV (no index) atomically."""
+    with atomic_path(target) as tmp:
+        frame.to_csv(tmp, index=False)
 
 
 def save_json(target: str | os.PathLike[str], payload: Any) -> None:

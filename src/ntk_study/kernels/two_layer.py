@@ -33,22 +33,36 @@ def two_layer_model(width: int, input_dim: int, activation: str = "relu"):
     )
 
 
-def init_params(init_fn, key: jax.Array, input_dim: int) -> Params:
-    """Initialise W ~ N(0, I) and the readout a_r uniformly from {-1, +1}, as in the lecture."""
+def init_params(init_fn, key: jax.Array, input_dim: int, zero_output: bool = False) -> Params:
+    """Initialise W ~ N(0, I) and the readout a_r uniformly from {-1, +1}, as in the lecture.
+
+    With ``zero_output`` the second half of the neurons copies the first half's w_r with the
+    opposite sign a_r, so f(x, 0) = 0 exactly (the u(0) = 0 of the kernel predictor) while
+    H(0) keeps the same expectation H*.
+    """
     w_key, a_key = jax.random.split(key)
     _, (first, nonlinearity, readout) = init_fn(w_key, (-1, input_dim))
-    signs = jax.random.rademacher(a_key, readout[0].shape, dtype=readout[0].dtype)
-    return (first, nonlinearity, (signs, readout[1]))
+    weights, signs = first[0], jax.random.rademacher(a_key, readout[0].shape, dtype=readout[0].dtype)
+    if zero_output:
+        half = weights.shape[1] // 2
+        if 2 * half != weights.shape[1]:
+            raise ValueError("zero_output needs an even width")
+        weights = jnp.concatenate([weights[:, :half], weights[:, :half]], axis=1)
+        signs = jnp.concatenate([signs[:half], -signs[:half]], axis=0)
+    return ((weights, first[1]), nonlinearity, (signs, readout[1]))
+
+
+def with_first_layer(params: Params, trainable: Params) -> Params:
+    """The full parameters with the first layer replaced by ``trainable``."""
+    return (trainable, params[1], params[2])
 
 
 def first_layer_function(apply_fn, params: Params) -> tuple[Callable, Params]:
     """Split ``apply_fn`` into f(W, x) with the readout frozen, and the trainable W."""
-    first, nonlinearity, readout = params
-
     def apply_first(trainable: Params, x: jax.Array) -> jax.Array:
-        return apply_fn((trainable, nonlinearity, readout), x)
+        return apply_fn(with_first_layer(params, trainable), x)
 
-    return apply_first, first
+    return apply_first, params[0]
 
 
 def empirical_first_layer_ntk(apply_fn, params: Params, x1: jax.Array, x2: jax.Array | None = None,
@@ -81,6 +95,11 @@ def relu_first_layer_ntk_closed_form(x1: np.ndarray, x2: np.ndarray | None = Non
     x2 = x1 if x2 is None else x2
     inner = np.clip(np.asarray(x1) @ np.asarray(x2).T, -1.0, 1.0)
     return inner * (np.pi - np.arccos(inner)) / (2 * np.pi)
+
+
+def activation_patterns(params: Params, x: jax.Array) -> jax.Array:
+    """1[w_r^T x_i > 0] for every point i and neuron r, shape (n, m)."""
+    return (x @ params[0][0]) > 0
 
 
 def sphere_points(key: jax.Array, n: int, dim: int) -> jax.Array:

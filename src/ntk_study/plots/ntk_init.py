@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -12,7 +13,9 @@ from ntk_study.experiments.ntk_init import slopes
 from ntk_study.plots.style import apply_style, save_figure
 
 
-def plot(distances: pd.DataFrame, delta: float, output: str | Path) -> None:
+def plot(out_dir: Path, settings: dict[str, Any]) -> None:
+    distances = pd.read_csv(out_dir / "distances.csv")
+    delta = settings["delta"]
     apply_style()
     activations = list(dict.fromkeys(distances["activation"]))
     fitted = slopes(distances)
@@ -20,10 +23,14 @@ def plot(distances: pd.DataFrame, delta: float, output: str | Path) -> None:
     for ax, activation in zip(axes[0], activations):
         runs = distances[distances["activation"] == activation]
         means = runs.groupby("width", as_index=False)[["spectral_distance", "bound"]].mean()
-        ax.scatter(runs["width"], runs["spectral_distance"], s=12, alpha=0.4, color="C0",
+        ax.scatter(runs["width"], runs["spectral_distance"], s=10, alpha=0.3, color="C0",
                    label="one initialisation")
-        ax.plot(means["width"], means["spectral_distance"], "o-", color="C0",
-                label=f"mean (slope {fitted[activation]:.2f})")
+        for input_set, per_set in runs.groupby("input_set"):
+            set_means = per_set.groupby("width", as_index=False)["spectral_distance"].mean()
+            ax.plot(set_means["width"], set_means["spectral_distance"], "-", lw=0.8, alpha=0.6, color="C0",
+                    label="mean per input set" if input_set == 0 else None)
+        ax.plot(means["width"], means["spectral_distance"], "o-", color="C1",
+                label=f"mean over all (slope {fitted[activation]:.2f})")
         reference = means["spectral_distance"].iloc[0] * np.sqrt(means["width"].iloc[0] / means["width"])
         ax.plot(means["width"], reference, ":", color="0.3", label=r"$\propto m^{-1/2}$")
         ax.plot(means["width"], means["bound"], "--", color="C3",
@@ -36,4 +43,4 @@ def plot(distances: pd.DataFrame, delta: float, output: str | Path) -> None:
         ax.set_title(f"{activation}, n = {n} points on the sphere")
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=len(labels), bbox_to_anchor=(0.5, -0.08), frameon=False)
-    save_figure(fig, output)
+    save_figure(fig, out_dir / "figure.png")

@@ -1,0 +1,109 @@
+"""fig-ntk-stability (Lemma 3; Du et al. 2019b, Fig. 1): during training, the weights, the kernel
+and the activation patterns of a wide net barely move.
+
+n points uniform on the sphere in R^d, labels N(0, 1); for each width m, full-batch GD on the
+first layer for a fixed number of epochs with the same step size eta = c / lambda_max(H*) for
+every width (H* does not depend on m). Recorded: the training loss every epoch, and at the end
+max_r ||w_r(t) - w_r(0)||_2, ||H(t) - H(0)||_2 and the fraction of (point, neuron) activation
+patterns 1[w_r^T x_i > 0] that changed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+
+from ntk_study.claims import ClaimResult, check
+from ntk_study.io import save_csv
+from ntk_study.kernels.precision import enable_float64
+from ntk_study.kernels.two_layer import (
+    activation_patterns,
+    analytic_first_layer_ntk,
+    empirical_first_layer_ntk,
+    first_layer_function,
+    init_params,
+    sphere_points,
+    two_layer_model,
+    with_first_layer,
+)
+from ntk_study.metrics import loglog_slope
+from ntk_study.training import gradient_descent
+
+FIGURE_ID = "fig-ntk-stability"
+MOVEMENT_COLUMNS = {
+    "max_weight_change": ("weight-slope", r"$\max_r \|w_r(t) - w_r(0)\|_2$"),
+    "kernel_change": ("kernel-slope", r"$\|H(t) - H(0)\|_2$"),
+    "pattern_change_fraction": ("pattern-slope", "fraction of changed activation patterns"),
+}
+
+
+def run(settings: dict[str, Any], seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return (curves: loss per width, seed and epoch; movement: one row per width and seed)."""
+    enable_float64()
+    n, dim = settings["n_points"], settings["input_dim"]
+    data_key, label_key, init_root = jax.random.split(jax.random.PRNGKey(seed), 3)
+    x = sphere_points(data_key, n, dim)
+    y = jax.random.normal(label_key, (n,), dtype=x.dtype)
+    curve_rows, movement_rows = [], []
+    for width in sorted(settings["widths"]):
+        init_fn, apply_fn, kernel_fn = two_layer_model(width, dim, "relu")
+        lambda_max = float(np.linalg.eigvalsh(np.asarray(analytic_first_layer_ntk(kernel_fn, x)))[-1])
+        eta = settings["step_size_multiple"] / lambda_max
+        for replicate in range(settings["seeds"]):
+            params0 = init_params(init_fn, jax.random.fold_in(init_root, replicate), dim)
+            apply_first, trainable0 = first_layer_function(apply_fn, params0)
+            trainable, losses = gradient_descent(apply_first, trainable0, x, y, eta, settings["epochs"])
+            params_t = with_first_layer(params0, trainable)
+            kernel = lambda params: empirical_first_layer_ntk(
+                apply_fn, params, x, batch_size=settings["kernel_batch_size"])
+            kernel_change = np.linalg.norm(np.asarray(kernel(params_t)) - np.asarray(kernel(params0)), 2)
+            # Weights are stored (d, m): column r is w_r.
+            weight_change = jnp.linalg.norm(trainable[0] - trainable0[0], axis=0).max()
+            patterns_changed = jnp.mean(activation_patterns(params_t, x) != activation_patterns(params0, x))
+            curve_rows += [{"width": width, "replicate": replicate, "epoch": epoch, "loss": float(loss)}
+                           for epoch, loss in enumerate(np.asarray(losses))]
+            movement_rows.append({
+                "width": width, "replicate": replicate, "eta": eta, "epochs": settings["epochs"],
+                "initial_loss": float(losses[0]), "final_loss": float(losses[-1]),
+                "max_weight_change": float(weight_change), "kernel_change": float(kernel_change),
+                "pattern_change_fraction": float(patterns_changed),
+            })
+    return pd.DataFrame(curve_rows), pd.DataFrame(movement_rows)
+
+
+def movement_slopes(movement: pd.DataFrame) -> dict[str, float]:
+    means = movement.groupby("width", as_index=False).mean(numeric_only=True)
+    return {column: loglog_slope(means["width"], means[column]) for column in MOVEMENT_COLUMNS}
+
+
+def compute(settings: dict[str, Any], seed: int, out_dir: Path, prepared: dict[str, Path]) -> None:
+    curves, movement = run(settings, seed)
+    save_csv(out_dir / "loss_curves.csv", curves)
+    save_csv(out_dir / "movement.csv", movement)
+
+
+def claims(out_dir: Path, settings: dict[str, Any], scale: str) -> list[ClaimResult]:
+    movement = pd.read_csv(out_dir / "movement.csv")
+    tolerance = settings["slope_tolerance"]
+    rows = [
+        check(FIGURE_ID, key, slope, threshold=f"|slope + 0.5| <= {tolerance}",
+              passed=abs(slope + 0.5) <= tolerance, scale=scale, measured_text=f"slope {slope:.3f}")
+        for (key, _), slope in zip(MOVEMENT_COLUMNS.values(), movement_slopes(movement).values())
+    ]
+    final = movement.groupby("width")["final_loss"].mean()
+    narrowest = final.iloc[0]
+    ratio = float((final.iloc[1:] / narrowest).max())
+    slack = settings["convergence_slack"]
+    rows.append(check(
+        FIGURE_ID, "wider-no-slower", ratio,
+        threshold=f"every wider net's final loss <= {1 + slack:g} x the narrowest's",
+        passed=ratio <= 1 + slack, scale=scale,
+        measured_text=(f"worst wider/narrowest final-loss ratio {ratio:.3g} (final loss "
+                       + ", ".join(f"m={m}: {v:.2g}" for m, v in final.items()) + ")"),
+    ))
+    return rows

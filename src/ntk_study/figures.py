@@ -1,0 +1,46 @@
+"""Registry of the regenerated figures: which module computes each, which files it writes.
+
+The workflow builds three rules per entry from this table (compute, claims, plot), so adding a
+figure means writing its experiment and plot modules and one entry here.
+
+Experiment modules provide ``compute(settings, seed, out_dir, prepared)`` (writes the data files
+into ``out_dir``) and ``claims(out_dir, settings, scale) -> list[ClaimResult]``; plot modules
+provide ``plot(out_dir, settings)`` (writes the image files).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from types import ModuleType
+
+
+@dataclass(frozen=True)
+class FigureJob:
+    id: str
+    name: str  # module name under ntk_study.experiments and ntk_study.plots
+    data_files: tuple[str, ...]
+    image_files: tuple[str, ...] = ("figure.png",)
+    datasets: tuple[str, ...] = ()  # prepared datasets read (resources/prepared/<name>.npz)
+
+    @property
+    def rule_prefix(self) -> str:
+        return self.id.replace("-", "_")
+
+    def experiment(self) -> ModuleType:
+        return importlib.import_module(f"ntk_study.experiments.{self.name}")
+
+    def plotter(self) -> ModuleType:
+        return importlib.import_module(f"ntk_study.plots.{self.name}")
+
+
+REGISTRY: dict[str, FigureJob] = {
+    job.id: job
+    for job in [
+        FigureJob("fig-lemma1-dynamics", "lemma1_dynamics", ("errors.csv", "output_changes.csv")),
+        FigureJob("fig-ntk-init", "ntk_init", ("distances.csv",)),
+        FigureJob("fig-ntk-stability", "ntk_stability", ("loss_curves.csv", "movement.csv")),
+        FigureJob("fig-kernel-regression", "kernel_regression", ("predictions.csv", "kernel_movement.csv"),
+                  ("figure.png", "kernel_movement.png")),
+    ]
+}

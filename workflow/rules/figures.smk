@@ -1,0 +1,67 @@
+# Shell commands take loop values through params: Snakemake evaluates `shell:` lazily, so a loop
+# variable used there directly would see its last value.
+# Three thin rules per regenerated figure (see ntk_study.figures.REGISTRY):
+#   <id>_compute -> results/<id>/<data files>, <id>_claims -> claims.csv, <id>_plot -> images.
+from ntk_study.figures import REGISTRY
+
+for job in REGISTRY.values():
+    FIGURES_DONE[job.id] = {
+        "outputs": [f"{RESULTS}/{job.id}/{name}" for name in job.data_files + job.image_files],
+        "benchmarks": [f"benchmarks/{job.id}/compute.tsv", f"benchmarks/{job.id}/plot.tsv"],
+        "data": [f"{RAW}/{raw_source_of(name)}/manifest.json" for name in job.datasets],
+    }
+    data_files = [f"{RESULTS}/{job.id}/{name}" for name in job.data_files]
+    settings = as_arg(figure_settings(job.id))
+
+    rule:
+        name:
+            f"{job.rule_prefix}_compute"
+        input:
+            prepared=[f"{PREPARED}/{name}.npz" for name in job.datasets],
+        output:
+            data_files,
+        params:
+            figure=job.id,
+            settings=settings,
+        log:
+            f"logs/{job.id}/compute.log",
+        benchmark:
+            f"benchmarks/{job.id}/compute.tsv"
+        shell:
+            "{NTK} compute {params.figure} --settings {params.settings} --seed {SEED} --results-dir {RESULTS}"
+            " --prepared {input.prepared} > {log} 2>&1"
+
+    rule:
+        name:
+            f"{job.rule_prefix}_claims"
+        input:
+            data_files,
+        output:
+            f"{RESULTS}/{job.id}/claims.csv",
+        params:
+            figure=job.id,
+            settings=settings,
+        log:
+            f"logs/{job.id}/claims.log",
+        benchmark:
+            f"benchmarks/{job.id}/claims.tsv"
+        shell:
+            "{NTK} claims {params.figure} --settings {params.settings} --scale {SCALE} --results-dir {RESULTS}"
+            " > {log} 2>&1"
+
+    rule:
+        name:
+            f"{job.rule_prefix}_plot"
+        input:
+            data_files,
+        output:
+            [f"{RESULTS}/{job.id}/{name}" for name in job.image_files],
+        params:
+            figure=job.id,
+            settings=settings,
+        log:
+            f"logs/{job.id}/plot.log",
+        benchmark:
+            f"benchmarks/{job.id}/plot.tsv"
+        shell:
+            "{NTK} plot {params.figure} --settings {params.settings} --results-dir {RESULTS} > {log} 2>&1"
