@@ -6,7 +6,6 @@ import functools
 import http.server
 import json
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,8 +14,8 @@ from archives import write_gin_zip, write_mnist, write_sha256sums
 from ntk_study.data import DataError
 from ntk_study.data.download import download_dataset
 from ntk_study.data.fetch import file_digest
-from ntk_study.data.sources import SOURCES, plan_download
 from ntk_study.data.prepare import load_prepared, prepare_dataset
+from ntk_study.data.sources import SOURCES, plan_download
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -6,7 +6,7 @@ import jax
 import numpy as np
 import pytest
 
-from ntk_study.experiments.ntk_init import hoeffding_bound
+from ntk_study.analysis.ntk_init import hoeffding_bound
 from ntk_study.kernels.precision import enable_float64
 from ntk_study.kernels.two_layer import (
     analytic_first_layer_ntk,

@@ -23,7 +23,6 @@ from ntk_study.data.prepare import load_prepared, prepare_dataset
 from ntk_study.data.tu import read_graph_set
 from ntk_study.data.uci import read_uci_archive
 
-
 # --- small fixtures in the real formats -------------------------------------------------
 
 def test_idx_round_trip(tmp_path):

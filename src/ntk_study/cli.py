@@ -11,7 +11,6 @@ import json
 import sys
 from pathlib import Path
 
-
 from ntk_study.config import ConfigError
 from ntk_study.data import DataError
 
@@ -48,7 +47,7 @@ def cmd_claims(args: argparse.Namespace) -> None:
     from ntk_study.figures import REGISTRY
 
     out_dir = Path(args.results_dir) / args.figure
-    write_claims(out_dir / "claims.csv", REGISTRY[args.figure].experiment().claims(out_dir, args.settings, args.scale))
+    write_claims(out_dir / "claims.csv", REGISTRY[args.figure].analysis().claims(out_dir, args.settings, args.scale))
 
 
 def cmd_plot(args: argparse.Namespace) -> None:

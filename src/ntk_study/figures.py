@@ -3,9 +3,11 @@
 The workflow builds three rules per entry from this table (compute, claims, plot), so adding a
 figure means writing its experiment and plot modules and one entry here.
 
-Experiment modules provide ``compute(settings, seed, out_dir, prepared)`` (writes the data files
-into ``out_dir``) and ``claims(out_dir, settings, scale) -> list[ClaimResult]``; plot modules
-provide ``plot(out_dir, settings)`` (writes the image files).
+Per figure, three modules named alike: ``ntk_study.experiments.<name>`` provides
+``compute(settings, seed, out_dir, prepared)`` (writes the data files into ``out_dir``; the only
+one that needs JAX), ``ntk_study.analysis.<name>`` provides ``claims(out_dir, settings, scale)``
+(metric extraction into claim rows), and ``ntk_study.plots.<name>`` provides
+``plot(out_dir, settings)`` (writes the image files).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from types import ModuleType
 @dataclass(frozen=True)
 class FigureJob:
     id: str
-    name: str  # module name under ntk_study.experiments and ntk_study.plots
+    name: str  # module name under ntk_study.experiments, ntk_study.analysis and ntk_study.plots
     data_files: tuple[str, ...]
     image_files: tuple[str, ...] = ("figure.png",)
     datasets: tuple[str, ...] = ()  # prepared datasets read (resources/prepared/<name>.npz)
@@ -29,6 +31,9 @@ class FigureJob:
 
     def experiment(self) -> ModuleType:
         return importlib.import_module(f"ntk_study.experiments.{self.name}")
+
+    def analysis(self) -> ModuleType:
+        return importlib.import_module(f"ntk_study.analysis.{self.name}")
 
     def plotter(self) -> ModuleType:
         return importlib.import_module(f"ntk_study.plots.{self.name}")

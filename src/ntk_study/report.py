@@ -84,8 +84,8 @@ def render_figure_section(spec: catalog.FigureSpec, results_dir: Path, generated
     target.mkdir(parents=True, exist_ok=True)
     for image in sorted(p for p in figure_dir.iterdir() if p.suffix in FIGURE_SUFFIXES):
         shutil.copy2(image, target / image.name)
-        parts.append(f"```{{figure}} /{GENERATED}/{spec.id}/{image.name}\n:name: {spec.id}-{image.stem}\n:width: 100%\n\n"
-                     f"{spec.title} (`results/{spec.id}/{image.name}`)\n```")
+        parts.append(f"```{{figure}} /{GENERATED}/{spec.id}/{image.name}\n:name: {spec.id}-{image.stem}\n"
+                     f":width: 100%\n\n{spec.title} (`results/{spec.id}/{image.name}`)\n```")
     parts.append("**Claim checks**\n\n" + render_claims(claims))
     provenance = figure_dir / "provenance.json"
     if provenance.exists():

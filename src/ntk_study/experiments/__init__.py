@@ -1,1 +1,1 @@
-"""One module per figure: ``run`` computes the result files, ``check_claims`` extracts the claims."""
+"""One module per figure: ``compute`` runs the networks and kernels and writes the data files."""

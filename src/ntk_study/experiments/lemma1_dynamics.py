@@ -16,7 +16,6 @@ import jax
 import numpy as np
 import pandas as pd
 
-from ntk_study.claims import ClaimResult, check
 from ntk_study.io import save_csv
 from ntk_study.kernels.precision import enable_float64
 from ntk_study.kernels.two_layer import (
@@ -28,10 +27,7 @@ from ntk_study.kernels.two_layer import (
     two_layer_model,
     with_first_layer,
 )
-from ntk_study.metrics import loglog_slope
 from ntk_study.training import gd_step_fn
-
-FIGURE_ID = "fig-lemma1-dynamics"
 
 
 def run(settings: dict[str, Any], seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -49,7 +45,8 @@ def run(settings: dict[str, Any], seed: int) -> tuple[pd.DataFrame, pd.DataFrame
         lambda_max = float(np.linalg.eigvalsh(np.asarray(analytic_first_layer_ntk(kernel_fn, x)))[-1])
         params0 = init_params(init_fn, init_key, dim)
         apply_first, _ = first_layer_function(apply_fn, params0)
-        kernel_at = jax.jit(lambda trainable: empirical_first_layer_ntk(apply_fn, with_first_layer(params0, trainable), x))
+        kernel_at = jax.jit(
+            lambda trainable: empirical_first_layer_ntk(apply_fn, with_first_layer(params0, trainable), x))
         for multiple in settings["step_sizes"]:
             eta = multiple / lambda_max
             step = gd_step_fn(apply_first, eta)
@@ -71,29 +68,7 @@ def run(settings: dict[str, Any], seed: int) -> tuple[pd.DataFrame, pd.DataFrame
     return pd.DataFrame(error_rows), pd.DataFrame(pair_rows)
 
 
-def mean_errors(errors: pd.DataFrame) -> pd.DataFrame:
-    """Relative error averaged over steps and seeds, per step size."""
-    return errors.groupby("step_size_multiple", as_index=False)["relative_error"].mean()
-
-
 def compute(settings: dict[str, Any], seed: int, out_dir: Path, prepared: dict[str, Path]) -> None:
     errors, pairs = run(settings, seed)
     save_csv(out_dir / "errors.csv", errors)
     save_csv(out_dir / "output_changes.csv", pairs)
-
-
-def claims(out_dir: Path, settings: dict[str, Any], scale: str) -> list[ClaimResult]:
-    errors = pd.read_csv(out_dir / "errors.csv")
-    means = mean_errors(errors)
-    slope = loglog_slope(means["step_size_multiple"], means["relative_error"])
-    decreasing = bool(np.all(np.diff(means["relative_error"].to_numpy()) > 0))
-    minimum = settings["min_slope"]
-    smallest = means.iloc[0]
-    return [check(
-        FIGURE_ID, "error-shrinks", slope,
-        threshold=f"log-log slope of error vs step size >= {minimum}, error falling at every smaller step",
-        passed=slope >= minimum and decreasing, scale=scale,
-        measured_text=(f"slope {slope:.2f}; error {smallest['relative_error']:.2g} at eta = "
-                       f"{smallest['step_size_multiple']:g}/lambda_max, {means.iloc[-1]['relative_error']:.2g} at "
-                       f"{means.iloc[-1]['step_size_multiple']:g}/lambda_max"),
-    )]

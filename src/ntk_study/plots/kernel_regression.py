@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from ntk_study.experiments.kernel_regression import gaps, relative_kernel_change
+from ntk_study.analysis.kernel_regression import gaps, relative_kernel_change
 from ntk_study.metrics import loglog_slope
 from ntk_study.plots.style import apply_style, save_figure
 

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ntk_study.experiments.lemma1_dynamics import mean_errors
+from ntk_study.analysis.lemma1_dynamics import mean_errors
 from ntk_study.metrics import loglog_slope
 from ntk_study.plots.style import apply_style, save_figure
 

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ntk_study.experiments.ntk_init import slopes
+from ntk_study.analysis.ntk_init import slopes
 from ntk_study.plots.style import apply_style, save_figure
 
 
@@ -29,8 +29,7 @@ def plot(out_dir: Path, settings: dict[str, Any]) -> None:
             set_means = per_set.groupby("width", as_index=False)["spectral_distance"].mean()
             ax.plot(set_means["width"], set_means["spectral_distance"], "-", lw=0.8, alpha=0.6, color="C0",
                     label="mean per input set" if input_set == 0 else None)
-        ax.plot(means["width"], means["spectral_distance"], "o-", color="C1",
-                label=f"mean over all (slope {fitted[activation]:.2f})")
+        ax.plot(means["width"], means["spectral_distance"], "o-", color="C1", label="mean over all")
         reference = means["spectral_distance"].iloc[0] * np.sqrt(means["width"].iloc[0] / means["width"])
         ax.plot(means["width"], reference, ":", color="0.3", label=r"$\propto m^{-1/2}$")
         ax.plot(means["width"], means["bound"], "--", color="C3",
@@ -40,7 +39,7 @@ def plot(out_dir: Path, settings: dict[str, Any]) -> None:
         ax.set_xlabel("width m")
         ax.set_ylabel(r"$\|H(0) - H^*\|_2$")
         n = int(runs["n_points"].iloc[0])
-        ax.set_title(f"{activation}, n = {n} points on the sphere")
+        ax.set_title(f"{activation}, n = {n} points on the sphere: slope {fitted[activation]:.2f}")
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=len(labels), bbox_to_anchor=(0.5, -0.08), frameon=False)
     save_figure(fig, out_dir / "figure.png")

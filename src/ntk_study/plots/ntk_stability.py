@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from ntk_study.experiments.ntk_stability import MOVEMENT_COLUMNS, movement_slopes
+from ntk_study.analysis.ntk_stability import MOVEMENT_COLUMNS, movement_slopes
 from ntk_study.plots.style import apply_style, save_figure
 
 

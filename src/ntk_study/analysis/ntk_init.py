@@ -1,0 +1,47 @@
+"""fig-ntk-init: metrics and claim checks from distances.csv (no JAX needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ntk_study.claims import ClaimResult, check
+from ntk_study.metrics import loglog_slope
+
+FIGURE_ID = "fig-ntk-init"
+# sup |sigma'|^2 for the activations of kernels.two_layer (stax.Erf is erf(x): sigma' <= 2/sqrt(pi)).
+DERIVATIVE_BOUND_SQUARED = {"relu": 1.0, "erf": 4.0 / np.pi}
+
+
+def hoeffding_bound(n: int, width: int | np.ndarray, delta: float, activation: str) -> np.ndarray:
+    """Lemma 2's bound on ||H(0) - H*||_2 holding with probability >= 1 - delta."""
+    per_entry = DERIVATIVE_BOUND_SQUARED[activation] * np.sqrt(2 * np.log(2 * n**2 / delta) / np.asarray(width))
+    return n * per_entry
+
+
+def slopes(distances: pd.DataFrame) -> dict[str, float]:
+    """Log-log slope of the mean spectral distance against width, per activation."""
+    means = distances.groupby(["activation", "width"], as_index=False)["spectral_distance"].mean()
+    return {
+        activation: loglog_slope(group["width"], group["spectral_distance"])
+        for activation, group in means.groupby("activation")
+    }
+
+
+def claims(out_dir: Path, settings: dict[str, Any], scale: str) -> list[ClaimResult]:
+    distances = pd.read_csv(out_dir / "distances.csv")
+    tolerance = settings["slope_tolerance"]
+    fitted = slopes(distances)
+    slope_text = ", ".join(f"{act}: {value:.3f}" for act, value in fitted.items())
+    worst_ratio = float((distances["spectral_distance"] / distances["bound"]).max())
+    return [
+        check(FIGURE_ID, "slope", min(fitted.values()), threshold=f"|slope + 0.5| <= {tolerance}",
+              passed=all(abs(s + 0.5) <= tolerance for s in fitted.values()), scale=scale,
+              measured_text=f"slope {slope_text}"),
+        check(FIGURE_ID, "below-bound", worst_ratio, threshold="max distance / bound < 1",
+              passed=worst_ratio < 1, scale=scale,
+              measured_text=f"max distance / bound = {worst_ratio:.3g} over {len(distances)} runs"),
+    ]
