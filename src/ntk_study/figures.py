@@ -24,6 +24,9 @@ class FigureJob:
     data_files: tuple[str, ...]
     image_files: tuple[str, ...] = ("figure.png",)
     datasets: tuple[str, ...] = ()  # prepared datasets read (resources/prepared/<name>.npz)
+    # Finite-width training or heavy kernels: the compute job asks for the config's
+    # "accelerated" resources (a GPU on a cluster) instead of "compute".
+    accelerated: bool = True
 
     @property
     def rule_prefix(self) -> str:

@@ -40,3 +40,12 @@ def one_of(names):
 
 
 ALL_FIGURE_IDS = [spec.id for spec in catalog.figures() if spec.id != "tab-scorecard"]
+
+# On a cluster these run on the submit host: downloads (compute nodes often have no internet)
+# and the light bookkeeping rules (claims, plots, provenance, scorecard, book).
+localrules:
+    download,
+    pending_claims,
+    provenance,
+    scorecard,
+    book,

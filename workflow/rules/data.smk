@@ -23,6 +23,10 @@ rule prepare:
         lambda wildcards: f"{RAW}/{raw_source_of(wildcards.dataset)}/manifest.json",
     output:
         f"{PREPARED}/{{dataset}}.npz",
+    threads: config["resources"]["prepare"]["threads"]
+    resources:
+        mem_mb=config["resources"]["prepare"]["mem_mb"],
+        runtime=config["resources"]["prepare"]["runtime"],
     params:
         raw_dir=lambda wildcards: f"{RAW}/{raw_source_of(wildcards.dataset)}",
     log:

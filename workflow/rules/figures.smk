@@ -11,6 +11,7 @@ for job in REGISTRY.values():
         "data": [f"{RAW}/{raw_source_of(name)}/manifest.json" for name in job.datasets],
     }
     data_files = [f"{RESULTS}/{job.id}/{name}" for name in job.data_files]
+    requests = config["resources"]["accelerated" if job.accelerated else "compute"]
     settings = as_arg(figure_settings(job.id))
 
     rule:
@@ -20,6 +21,11 @@ for job in REGISTRY.values():
             prepared=[f"{PREPARED}/{name}.npz" for name in job.datasets],
         output:
             data_files,
+        threads: requests["threads"]
+        resources:
+            mem_mb=requests["mem_mb"],
+            runtime=requests["runtime"],
+            gpu=requests.get("gpu", 0),
         params:
             figure=job.id,
             settings=settings,
@@ -34,6 +40,7 @@ for job in REGISTRY.values():
     rule:
         name:
             f"{job.rule_prefix}_claims"
+        localrule: True
         input:
             data_files,
         output:
@@ -52,6 +59,7 @@ for job in REGISTRY.values():
     rule:
         name:
             f"{job.rule_prefix}_plot"
+        localrule: True
         input:
             data_files,
         output:
