@@ -36,10 +36,22 @@ def _prepared_paths(args: argparse.Namespace) -> dict[str, Path]:
 
 
 def cmd_compute(args: argparse.Namespace) -> None:
-    from ntk_study.figures import REGISTRY
+    import time
+
+    import psutil
+
+    from ntk_study.figures import REGISTRY, TIMING_FILE
+    from ntk_study.io import save_json
 
     out_dir = Path(args.results_dir) / args.figure
-    REGISTRY[args.figure].experiment().compute(args.settings, args.seed, out_dir, _prepared_paths(args))
+    experiment = REGISTRY[args.figure].experiment()
+    # Interpreter start and imports (JAX, neural-tangents, TensorFlow) vs the computation itself:
+    # the paper-scale estimate scales only the latter.
+    startup_s = time.time() - psutil.Process().create_time()
+    began = time.perf_counter()
+    experiment.compute(args.settings, args.seed, out_dir, _prepared_paths(args))
+    save_json(out_dir / TIMING_FILE, {"startup_s": round(startup_s, 2),
+                                      "compute_s": round(time.perf_counter() - began, 2)})
 
 
 def cmd_claims(args: argparse.Namespace) -> None:
@@ -75,6 +87,15 @@ def cmd_scorecard(args: argparse.Namespace) -> None:
 
     with atomic_path(args.output) as tmp:
         build_scorecard(args.claims, args.scale).to_csv(tmp, index=False)
+
+
+def cmd_cluster_estimate(args: argparse.Namespace) -> None:
+    from ntk_study.cluster_estimate import estimate
+    from ntk_study.config import load_config
+    from ntk_study.io import save_csv
+
+    save_csv(args.output, estimate(args.config, load_config(args.paper_config), Path(args.benchmarks_dir),
+                                   Path(args.results_dir)))
 
 
 def cmd_book(args: argparse.Namespace) -> None:
@@ -133,6 +154,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = add("scorecard", cmd_scorecard, "collect every claim into results/scorecard.csv")
     sub.add_argument("--claims", nargs="+", required=True)
     sub.add_argument("--scale", required=True)
+    sub.add_argument("--output", required=True)
+
+    sub = add("cluster-estimate", cmd_cluster_estimate, "paper-scale runtime and GPU-hours per compute rule")
+    sub.add_argument("--config", type=_json, required=True, help="the config of this run as JSON")
+    sub.add_argument("--paper-config", default="config/paper.yaml")
+    sub.add_argument("--benchmarks-dir", default="benchmarks")
+    sub.add_argument("--results-dir", default="results")
     sub.add_argument("--output", required=True)
 
     sub = add("book", cmd_book, "render the Jupyter Book from result files")

@@ -16,6 +16,9 @@ import importlib
 from dataclasses import dataclass
 from types import ModuleType
 
+# Written by every compute job beside its data files: startup and computation seconds.
+TIMING_FILE = "compute_timing.json"
+
 
 @dataclass(frozen=True)
 class FigureJob:
@@ -27,6 +30,10 @@ class FigureJob:
     # Finite-width training or heavy kernels: the compute job asks for the config's
     # "accelerated" resources (a GPU on a cluster) instead of "compute".
     accelerated: bool = True
+
+    @property
+    def compute_outputs(self) -> tuple[str, ...]:
+        return (*self.data_files, TIMING_FILE)
 
     @property
     def rule_prefix(self) -> str:

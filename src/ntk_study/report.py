@@ -109,6 +109,8 @@ def render_all(report_dir: Path, results_dir: Path) -> None:
     scorecard = pd.read_csv(results_dir / "scorecard.csv", dtype=str, keep_default_na=False)
     (generated / "scorecard.md").write_text(render_scorecard(scorecard))
     shutil.copy2(results_dir / "scorecard.csv", generated / "scorecard.csv")
+    estimate = pd.read_csv(results_dir / "cluster-estimate.csv", dtype=str, keep_default_na=False)
+    (generated / "cluster-estimate.md").write_text(_markdown_table(estimate) + "\n")
 
 
 def build_book(report_dir: Path, results_dir: Path) -> Path:

@@ -48,4 +48,5 @@ localrules:
     pending_claims,
     provenance,
     scorecard,
+    cluster_estimate,
     book,

@@ -20,7 +20,7 @@ for job in REGISTRY.values():
         input:
             prepared=[f"{PREPARED}/{name}.npz" for name in job.datasets],
         output:
-            data_files,
+            [f"{RESULTS}/{job.id}/{name}" for name in job.compute_outputs],
         threads: requests["threads"]
         resources:
             mem_mb=requests["mem_mb"],

@@ -12,3 +12,21 @@ rule scorecard:
         "benchmarks/scorecard.tsv"
     shell:
         "{NTK} scorecard --claims {input} --scale {SCALE} --output {output} > {log} 2>&1"
+
+
+rule cluster_estimate:
+    input:
+        benchmarks=[f"benchmarks/{figure_id}/compute.tsv" for figure_id in FIGURES_DONE],
+        timings=[f"{RESULTS}/{figure_id}/compute_timing.json" for figure_id in FIGURES_DONE],
+        paper="config/paper.yaml",
+    output:
+        f"{RESULTS}/cluster-estimate.csv",
+    params:
+        config=as_arg(config),
+    log:
+        "logs/cluster_estimate.log",
+    benchmark:
+        "benchmarks/cluster_estimate.tsv"
+    shell:
+        "{NTK} cluster-estimate --config {params.config} --paper-config {input.paper}"
+        " --results-dir {RESULTS} --output {output} > {log} 2>&1"

@@ -51,3 +51,13 @@ def claims(out_dir: Path, settings: dict[str, Any], scale: str) -> list[ClaimRes
               measured_text=(f"relative kernel change {changes[narrow]:.3g} at m={narrow}, "
                              f"{changes[wide]:.3g} at m={wide}")),
     ]
+
+
+def work(settings: dict[str, Any]) -> float:
+    """Stated scaling of the compute rule: two-layer GD (steps n m d) plus deep-net GD
+    (steps n w^2 depth) and kernel evaluations (angles w^2 depth)."""
+    eq, mv = settings["equivalence"], settings["kernel_movement"]
+    two_layer = eq["seeds"] * sum(max(eq["steps"]) * eq["n_train"] * m * eq["input_dim"] for m in eq["widths"])
+    deep = mv["seeds"] * sum((mv["steps"] * mv["n_train"] + 2 * mv["n_angles"]) * w**2 * mv["depth"]
+                             for w in mv["widths"])
+    return float(two_layer + deep)

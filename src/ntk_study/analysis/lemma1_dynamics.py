@@ -34,3 +34,9 @@ def claims(out_dir: Path, settings: dict[str, Any], scale: str) -> list[ClaimRes
                        f"{smallest['step_size_multiple']:g}/lambda_max, {means.iloc[-1]['relative_error']:.2g} at "
                        f"{means.iloc[-1]['step_size_multiple']:g}/lambda_max"),
     )]
+
+
+def work(settings: dict[str, Any]) -> float:
+    """Stated scaling of the compute rule: an empirical NTK (n^2 m d) at every GD step."""
+    n, d, m = settings["n_points"], settings["input_dim"], settings["width"]
+    return float(settings["seeds"] * len(settings["step_sizes"]) * settings["steps"] * n**2 * m * d)

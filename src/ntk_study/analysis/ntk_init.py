@@ -45,3 +45,10 @@ def claims(out_dir: Path, settings: dict[str, Any], scale: str) -> list[ClaimRes
               passed=worst_ratio < 1, scale=scale,
               measured_text=f"max distance / bound = {worst_ratio:.3g} over {len(distances)} runs"),
     ]
+
+
+def work(settings: dict[str, Any]) -> float:
+    """Stated scaling of the compute rule: one empirical NTK costs n^2 m d (Jacobian contraction)."""
+    n, d = settings["n_points"], settings["input_dim"]
+    runs = settings["input_sets"] * settings["seeds"] * len(settings["activations"])
+    return float(runs * sum(n**2 * m * d for m in settings["widths"]))

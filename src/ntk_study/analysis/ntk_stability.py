@@ -43,3 +43,9 @@ def claims(out_dir: Path, settings: dict[str, Any], scale: str) -> list[ClaimRes
                        + ", ".join(f"m={m}: {v:.2g}" for m, v in final.items()) + ")"),
     ))
     return rows
+
+
+def work(settings: dict[str, Any]) -> float:
+    """Stated scaling of the compute rule: GD epochs (n m d each) plus two empirical NTKs (n^2 m d)."""
+    n, d = settings["n_points"], settings["input_dim"]
+    return float(settings["seeds"] * sum(settings["epochs"] * n * m * d + 2 * n**2 * m * d for m in settings["widths"]))
