@@ -99,6 +99,22 @@ def render_scorecard(scorecard: pd.DataFrame) -> str:
     return _markdown_table(table) + "\n"
 
 
+def render_cluster_estimate(estimate: pd.DataFrame) -> str:
+    """A compact table of the paper-scale estimate, the scaling models listed below it."""
+    scale = estimate["measured_scale"].iloc[0] if len(estimate) else "?"
+    table = estimate.rename(columns={
+        "measured_runtime_s": f"{scale} run (s)",
+        "measured_compute_s": "of it computing (s)",
+        "work_ratio_paper_to_measured": "work ratio",
+        "paper_runtime_this_cpu_h": "paper, this CPU (h)",
+        "paper_gpu_hours": "paper GPU-hours",
+        "paper_request": "paper request per job",
+    })[["rule", f"{scale} run (s)", "of it computing (s)", "work ratio", "paper, this CPU (h)",
+        "paper GPU-hours", "paper request per job"]]
+    models = "\n".join(f"- `{row.rule}`: {row.scaling}" for row in estimate.itertuples())
+    return _markdown_table(table) + "\n\nScaling of each rule's work:\n\n" + models + "\n"
+
+
 def render_all(report_dir: Path, results_dir: Path) -> None:
     generated = report_dir / GENERATED
     if generated.exists():
@@ -110,7 +126,7 @@ def render_all(report_dir: Path, results_dir: Path) -> None:
     (generated / "scorecard.md").write_text(render_scorecard(scorecard))
     shutil.copy2(results_dir / "scorecard.csv", generated / "scorecard.csv")
     estimate = pd.read_csv(results_dir / "cluster-estimate.csv", dtype=str, keep_default_na=False)
-    (generated / "cluster-estimate.md").write_text(_markdown_table(estimate) + "\n")
+    (generated / "cluster-estimate.md").write_text(render_cluster_estimate(estimate))
 
 
 def build_book(report_dir: Path, results_dir: Path) -> Path:
