@@ -23,7 +23,8 @@ TIMING_FILE = "compute_timing.json"
 @dataclass(frozen=True)
 class FigureJob:
     id: str
-    name: str  # module name under ntk_study.experiments, ntk_study.analysis and ntk_study.plots
+    # Module name under ntk_study.experiments, .analysis and .plots (figures may share one).
+    name: str
     data_files: tuple[str, ...]
     image_files: tuple[str, ...] = ("figure.png",)
     datasets: tuple[str, ...] = ()  # prepared datasets read (resources/prepared/<name>.npz)
@@ -52,10 +53,19 @@ class FigureJob:
 REGISTRY: dict[str, FigureJob] = {
     job.id: job
     for job in [
+        FigureJob("fig-imagenet-winners", "imagenet_winners", ("winners.csv",), accelerated=False),
+        FigureJob("fig-random-labels", "random_labels", ("curves.csv",), datasets=("cifar10",)),
+        FigureJob("fig-overparam", "overparam", ("errors.csv",), datasets=("cifar10",)),
         FigureJob("fig-lemma1-dynamics", "lemma1_dynamics", ("errors.csv", "output_changes.csv")),
         FigureJob("fig-ntk-init", "ntk_init", ("distances.csv",)),
         FigureJob("fig-ntk-stability", "ntk_stability", ("loss_curves.csv", "movement.csv")),
         FigureJob("fig-kernel-regression", "kernel_regression", ("predictions.csv", "kernel_movement.csv"),
                   ("figure.png", "kernel_movement.png")),
+        FigureJob("fig-convergence-mnist", "convergence", ("curves.csv",), datasets=("mnist",)),
+        FigureJob("fig-convergence-cifar", "convergence", ("curves.csv",), datasets=("cifar10",)),
+        FigureJob("fig-projections-mnist", "projections", ("spectrum.csv",), datasets=("mnist",)),
+        FigureJob("fig-projections-cifar", "projections", ("spectrum.csv",), datasets=("cifar10",)),
+        FigureJob("fig-generalization-bound", "generalization_bound", ("bound.csv",),
+                  datasets=("mnist", "cifar10")),
     ]
 }

@@ -48,3 +48,53 @@ def gradient_descent(apply: Apply, params: Any, x: jax.Array, y: jax.Array, lear
         params, loss = run_block(params)
         losses.append(loss)
     return params, jnp.stack(losses)
+
+
+def cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
+    """Mean softmax cross-entropy for integer labels."""
+    log_probs = jax.nn.log_softmax(logits)
+    return -jnp.mean(jnp.take_along_axis(log_probs, labels[:, None], axis=1))
+
+
+def fit_classifier(apply: Apply, params: Any, x: jax.Array, labels: jax.Array, key: jax.Array, *,
+                   learning_rate: float, momentum: float, batch_size: int, max_epochs: int,
+                   lr_decay: float = 1.0, stop_loss: float = 0.0) -> tuple[Any, list[dict[str, float]]]:
+    """Minibatch SGD with heavy-ball momentum on the cross-entropy, the step decayed by ``lr_decay``
+    every epoch; stops once the full training loss falls below ``stop_loss``.
+
+    Returns the parameters and one record per epoch: steps so far, training loss and accuracy.
+    """
+    x, labels = jnp.asarray(x), jnp.asarray(labels)
+    n = x.shape[0]
+    steps_per_epoch = max(n // batch_size, 1)
+
+    @jax.jit
+    def epoch(state, order, lr):
+        def step(carry, batch):
+            params, velocity = carry
+            grads = jax.grad(lambda p: cross_entropy(apply(p, x[batch]), labels[batch]))(params)
+            velocity = jax.tree_util.tree_map(lambda v, g: momentum * v + g, velocity, grads)
+            params = jax.tree_util.tree_map(lambda p, v: p - lr * v, params, velocity)
+            return (params, velocity), None
+
+        batches = order[: steps_per_epoch * batch_size].reshape(steps_per_epoch, batch_size)
+        state, _ = jax.lax.scan(step, state, batches)
+        return state
+
+    @jax.jit
+    def evaluate(params):
+        logits = apply(params, x)
+        return cross_entropy(logits, labels), jnp.mean(jnp.argmax(logits, axis=1) == labels)
+
+    state = (params, jax.tree_util.tree_map(jnp.zeros_like, params))
+    loss, accuracy = evaluate(params)
+    history = [{"epoch": 0, "step": 0, "loss": float(loss), "accuracy": float(accuracy)}]
+    for index in range(1, max_epochs + 1):
+        key, order_key = jax.random.split(key)
+        state = epoch(state, jax.random.permutation(order_key, n), learning_rate * lr_decay ** (index - 1))
+        loss, accuracy = evaluate(state[0])
+        history.append({"epoch": index, "step": index * steps_per_epoch, "loss": float(loss),
+                        "accuracy": float(accuracy)})
+        if float(loss) < stop_loss:
+            break
+    return state[0], history

@@ -33,8 +33,11 @@ def two_layer_model(width: int, input_dim: int, activation: str = "relu"):
     )
 
 
-def init_params(init_fn, key: jax.Array, input_dim: int, zero_output: bool = False) -> Params:
-    """Initialise W ~ N(0, I) and the readout a_r uniformly from {-1, +1}, as in the lecture.
+def init_params(init_fn, key: jax.Array, input_dim: int, zero_output: bool = False,
+                init_scale: float = 1.0) -> Params:
+    """Initialise W ~ N(0, kappa^2 I) (kappa = ``init_scale``) and the readout a_r uniformly from
+    {-1, +1}, as in the lecture. For ReLU, H does not depend on kappa; a small kappa makes the
+    initial outputs u(0) ~ kappa small (Arora et al. 2019 use kappa = 1e-2).
 
     With ``zero_output`` the second half of the neurons copies the first half's w_r with the
     opposite sign a_r, so f(x, 0) = 0 exactly (the u(0) = 0 of the kernel predictor) while
@@ -42,7 +45,8 @@ def init_params(init_fn, key: jax.Array, input_dim: int, zero_output: bool = Fal
     """
     w_key, a_key = jax.random.split(key)
     _, (first, nonlinearity, readout) = init_fn(w_key, (-1, input_dim))
-    weights, signs = first[0], jax.random.rademacher(a_key, readout[0].shape, dtype=readout[0].dtype)
+    weights = init_scale * first[0]
+    signs = jax.random.rademacher(a_key, readout[0].shape, dtype=readout[0].dtype)
     if zero_output:
         half = weights.shape[1] // 2
         if 2 * half != weights.shape[1]:
@@ -100,6 +104,16 @@ def relu_first_layer_ntk_closed_form(x1: np.ndarray, x2: np.ndarray | None = Non
 def activation_patterns(params: Params, x: jax.Array) -> jax.Array:
     """1[w_r^T x_i > 0] for every point i and neuron r, shape (n, m)."""
     return (x @ params[0][0]) > 0
+
+
+def analytic_first_layer_ntk_numpy(x1: np.ndarray, x2: np.ndarray | None = None, activation: str = "relu",
+                                   batch_size: int = 500) -> np.ndarray:
+    """H* (float64 numpy) of the two-layer model for many points, computed in blocks by
+    neural-tangents' ``batch`` so memory stays bounded."""
+    _, _, kernel_fn = two_layer_model(2, x1.shape[1], activation)  # H* does not depend on the width
+    batched = nt.batch(kernel_fn, batch_size=batch_size, store_on_device=False)
+    kernels = batched(jnp.asarray(x1), None if x2 is None else jnp.asarray(x2), ("ntk", "nngp"))
+    return np.asarray(kernels.ntk - kernels.nngp)
 
 
 def sphere_points(key: jax.Array, n: int, dim: int) -> jax.Array:
