@@ -21,6 +21,7 @@ from ntk_study.kernels.two_layer import (
     analytic_first_layer_ntk_numpy,
     first_layer_function,
     init_params,
+    step_size,
     two_layer_model,
 )
 from ntk_study.training import gradient_descent
@@ -41,7 +42,7 @@ def compute(settings: dict[str, Any], seed: int, out_dir: Path, prepared: dict[s
         data = load_two_class(prepared[dataset], settings["n_train"], settings["n_test"], seed)
         h_star = analytic_first_layer_ntk_numpy(data.x_train)
         h_test = analytic_first_layer_ntk_numpy(data.x_test, data.x_train)
-        eta = settings["step_size_multiple"] / np.linalg.eigvalsh(h_star)[-1]
+        eta = step_size(settings, np.linalg.eigvalsh(h_star)[-1])
         init_fn, apply_fn, _ = two_layer_model(settings["width"], data.x_train.shape[1], "relu")
         params = init_params(init_fn, jax.random.PRNGKey(seed), data.x_train.shape[1],
                              init_scale=settings["init_scale"])

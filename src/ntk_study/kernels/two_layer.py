@@ -116,6 +116,13 @@ def analytic_first_layer_ntk_numpy(x1: np.ndarray, x2: np.ndarray | None = None,
     return np.asarray(kernels.ntk - kernels.nngp)
 
 
+def step_size(settings: dict, lambda_max: float) -> float:
+    """GD step: the config's absolute ``learning_rate`` if given, else ``step_size_multiple / lambda_max``."""
+    if settings.get("learning_rate") is not None:
+        return float(settings["learning_rate"])
+    return float(settings["step_size_multiple"] / lambda_max)
+
+
 def sphere_points(key: jax.Array, n: int, dim: int) -> jax.Array:
     """n points drawn uniformly on the unit sphere in R^dim."""
     x = jax.random.normal(key, (n, dim))
