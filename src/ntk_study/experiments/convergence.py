@@ -2,8 +2,8 @@
 
 The two-layer ReLU net (first layer trained, W ~ N(0, kappa^2 I)) trained by full-batch GD with
 step eta (c / lambda_max(H*), or the published absolute rate) on true, random and worst-case
-labels of the same inputs. Recorded: ||y - u(k)||^2 every few steps, beside Theorem 4's prediction sum_i exp(-2 eta lambda_i k) <v_i, y>^2
-from the eigendecomposition of H*.
+labels of the same inputs. Recorded: ||y - u(k)||^2 every few steps, beside Theorem 4's
+prediction sum_i exp(-2 eta lambda_i k) <v_i, y>^2 from the eigendecomposition of H*.
 """
 
 from __future__ import annotations
