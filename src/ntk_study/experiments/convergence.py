@@ -9,7 +9,7 @@ prediction sum_i exp(-2 eta lambda_i k) <v_i, y>^2 from the eigendecomposition o
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
@@ -31,14 +31,18 @@ def predicted_residual(values: np.ndarray, vectors: np.ndarray, y: np.ndarray, e
     return np.exp(-2 * eta * np.outer(steps, values)) @ projections
 
 
-def train_residuals(x: np.ndarray, y: np.ndarray, settings: dict[str, Any], eta: float, seed: int) -> np.ndarray:
-    """||y - u(k)||^2 = 2 L(k) at k = 0, r, 2r, ... for the finite net."""
+def train_two_layer(x: np.ndarray, y: np.ndarray, settings: dict[str, Any], eta: float, seed: int,
+                    record_every: int) -> tuple[Callable, Any, np.ndarray]:
+    """Arora et al.'s setup: the two-layer net of ``settings["width"]`` with W ~ N(0, kappa^2 I)
+    (kappa = ``settings["init_scale"]``, the same draw for a given seed), its first layer trained by
+    ``settings["steps"]`` GD steps. Returns f(W, x), the trained W and the loss every ``record_every``
+    steps."""
     init_fn, apply_fn, _ = two_layer_model(settings["width"], x.shape[1], "relu")
     params = init_params(init_fn, jax.random.PRNGKey(seed), x.shape[1], init_scale=settings["init_scale"])
     apply_first, trainable = first_layer_function(apply_fn, params)
-    _, losses = gradient_descent(apply_first, trainable, jnp.asarray(x), jnp.asarray(y), eta,
-                                 settings["steps"], record_every=settings["record_every"])
-    return 2 * np.asarray(losses)
+    trained, losses = gradient_descent(apply_first, trainable, jnp.asarray(x), jnp.asarray(y), eta,
+                                       settings["steps"], record_every=record_every)
+    return apply_first, trained, np.asarray(losses)
 
 
 def compute(settings: dict[str, Any], seed: int, out_dir: Path, prepared: dict[str, Path]) -> None:
@@ -49,7 +53,8 @@ def compute(settings: dict[str, Any], seed: int, out_dir: Path, prepared: dict[s
     steps = np.arange(0, settings["steps"] + 1, settings["record_every"])
     rows = []
     for name, y in label_sets(data.y_train, vectors, seed).items():
-        measured = train_residuals(data.x_train, y, settings, eta, seed)
+        # ||y - u(k)||^2 = 2 L(k)
+        measured = 2 * train_two_layer(data.x_train, y, settings, eta, seed, settings["record_every"])[2]
         predicted = predicted_residual(values, vectors, y, eta, steps)
         rows += [{"labels": name, "step": int(k), "eta": eta, "measured": m, "predicted": p}
                  for k, m, p in zip(steps, measured, predicted)]

@@ -15,16 +15,10 @@ import numpy as np
 import pandas as pd
 
 from ntk_study.data.two_class import corrupt_labels, load_two_class
+from ntk_study.experiments.convergence import train_two_layer
 from ntk_study.io import save_csv
 from ntk_study.kernels.precision import enable_float64
-from ntk_study.kernels.two_layer import (
-    analytic_first_layer_ntk_numpy,
-    first_layer_function,
-    init_params,
-    step_size,
-    two_layer_model,
-)
-from ntk_study.training import gradient_descent
+from ntk_study.kernels.two_layer import analytic_first_layer_ntk_numpy, largest_eigenvalue, step_size
 
 
 def complexity(h_star: np.ndarray, y: np.ndarray) -> float:
@@ -33,25 +27,19 @@ def complexity(h_star: np.ndarray, y: np.ndarray) -> float:
 
 
 def compute(settings: dict[str, Any], seed: int, out_dir: Path, prepared: dict[str, Path]) -> None:
-    import jax
-    import jax.numpy as jnp
-
     enable_float64()
     rows = []
     for dataset in settings["datasets"]:
         data = load_two_class(prepared[dataset], settings["n_train"], settings["n_test"], seed)
         h_star = analytic_first_layer_ntk_numpy(data.x_train)
         h_test = analytic_first_layer_ntk_numpy(data.x_test, data.x_train)
-        eta = step_size(settings, np.linalg.eigvalsh(h_star)[-1])
-        init_fn, apply_fn, _ = two_layer_model(settings["width"], data.x_train.shape[1], "relu")
-        params = init_params(init_fn, jax.random.PRNGKey(seed), data.x_train.shape[1],
-                             init_scale=settings["init_scale"])
-        apply_first, trainable = first_layer_function(apply_fn, params)
+        eta = step_size(settings, largest_eigenvalue(h_star))
         for index, fraction in enumerate(settings["noise_levels"]):
             y, _ = corrupt_labels(data.y_train, fraction, seed + 100 + index)
-            trained, losses = gradient_descent(apply_first, trainable, jnp.asarray(data.x_train), jnp.asarray(y),
-                                               eta, settings["steps"], record_every=settings["steps"])
-            network_test = np.asarray(apply_first(trained, jnp.asarray(data.x_test)))[:, 0]
+            # The same initialisation (seed) for every noise level.
+            apply_first, trained, losses = train_two_layer(data.x_train, y, settings, eta, seed,
+                                                           record_every=settings["steps"])
+            network_test = np.asarray(apply_first(trained, data.x_test))[:, 0]
             kernel_test = h_test @ np.linalg.solve(h_star, y)
             rows.append({
                 "dataset": dataset, "noise": fraction, "n_train": len(y),

@@ -30,7 +30,9 @@ from ntk_study.kernels.two_layer import (
     analytic_first_layer_ntk,
     first_layer_function,
     init_params,
+    largest_eigenvalue,
     sphere_points,
+    step_size,
     two_layer_model,
 )
 from ntk_study.training import gradient_descent
@@ -64,7 +66,7 @@ def run_equivalence(settings: dict[str, Any], seed: int) -> pd.DataFrame:
     _, _, kernel_fn = two_layer_model(2, dim, "relu")  # H* does not depend on the width
     h_train = analytic_first_layer_ntk(kernel_fn, x)
     h_test_train = analytic_first_layer_ntk(kernel_fn, x_test, x)
-    eta = settings["step_size_multiple"] / float(np.linalg.eigvalsh(np.asarray(h_train))[-1])
+    eta = step_size(settings, largest_eigenvalue(h_train))
     steps = sorted(settings["steps"])
     kernel_predictions = ntk_predictor(h_train, h_test_train, y, [eta * k for k in steps] + [None])
     rows = []
@@ -111,8 +113,7 @@ def run_kernel_movement(settings: dict[str, Any], seed: int) -> pd.DataFrame:
     for width in settings["widths"]:
         init_fn, apply_fn, kernel_fn = deep_model(width, depth)
         limit = np.asarray(kernel_fn(x_zero, x_probe, "ntk"))[0]
-        lambda_max = float(np.linalg.eigvalsh(np.asarray(kernel_fn(x_train, None, "ntk")))[-1])
-        eta = settings["step_size_multiple"] / lambda_max
+        eta = step_size(settings, largest_eigenvalue(kernel_fn(x_train, None, "ntk")))
         ntk_fn = jax.jit(nt.empirical_ntk_fn(apply_fn, trace_axes=(-1,), vmap_axes=0,
                                              implementation=nt.NtkImplementation.NTK_VECTOR_PRODUCTS))
         for replicate in range(settings["seeds"]):

@@ -23,6 +23,7 @@ from ntk_study.kernels.two_layer import (
     empirical_first_layer_ntk,
     first_layer_function,
     init_params,
+    largest_eigenvalue,
     sphere_points,
     two_layer_model,
     with_first_layer,
@@ -42,7 +43,7 @@ def run(settings: dict[str, Any], seed: int) -> tuple[pd.DataFrame, pd.DataFrame
         data_key, label_key, init_key = jax.random.split(key, 3)
         x = sphere_points(data_key, n, dim)
         y = jax.random.rademacher(label_key, (n,), dtype=x.dtype)
-        lambda_max = float(np.linalg.eigvalsh(np.asarray(analytic_first_layer_ntk(kernel_fn, x)))[-1])
+        lambda_max = largest_eigenvalue(analytic_first_layer_ntk(kernel_fn, x))
         params0 = init_params(init_fn, init_key, dim)
         apply_first, _ = first_layer_function(apply_fn, params0)
         kernel_at = jax.jit(

@@ -26,7 +26,9 @@ from ntk_study.kernels.two_layer import (
     empirical_first_layer_ntk,
     first_layer_function,
     init_params,
+    largest_eigenvalue,
     sphere_points,
+    step_size,
     two_layer_model,
     with_first_layer,
 )
@@ -43,8 +45,7 @@ def run(settings: dict[str, Any], seed: int) -> tuple[pd.DataFrame, pd.DataFrame
     curve_rows, movement_rows = [], []
     for width in sorted(settings["widths"]):
         init_fn, apply_fn, kernel_fn = two_layer_model(width, dim, "relu")
-        lambda_max = float(np.linalg.eigvalsh(np.asarray(analytic_first_layer_ntk(kernel_fn, x)))[-1])
-        eta = settings["step_size_multiple"] / lambda_max
+        eta = step_size(settings, largest_eigenvalue(analytic_first_layer_ntk(kernel_fn, x)))
         for replicate in range(settings["seeds"]):
             params0 = init_params(init_fn, jax.random.fold_in(init_root, replicate), dim)
             apply_first, trainable0 = first_layer_function(apply_fn, params0)

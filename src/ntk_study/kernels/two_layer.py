@@ -116,6 +116,11 @@ def analytic_first_layer_ntk_numpy(x1: np.ndarray, x2: np.ndarray | None = None,
     return np.asarray(kernels.ntk - kernels.nngp)
 
 
+def largest_eigenvalue(kernel: Any) -> float:
+    """lambda_max of a symmetric kernel matrix (numpy or JAX)."""
+    return float(np.linalg.eigvalsh(np.asarray(kernel))[-1])
+
+
 def step_size(settings: dict, lambda_max: float) -> float:
     """GD step: the config's absolute ``learning_rate`` if given, else ``step_size_multiple / lambda_max``."""
     if settings.get("learning_rate") is not None:
