@@ -35,12 +35,13 @@ def _prepared_paths(args: argparse.Namespace) -> dict[str, Path]:
     return {Path(path).stem: Path(path) for path in args.prepared}
 
 
-def cmd_compute(args: argparse.Namespace) -> None:
+def _timed_stage(args: argparse.Namespace, stage: str, timing_file: str) -> None:
+    """Run ``experiment.<stage>(settings, seed, out_dir, prepared)`` and record its timing."""
     import time
 
     import psutil
 
-    from ntk_study.figures import REGISTRY, TIMING_FILE
+    from ntk_study.figures import REGISTRY
     from ntk_study.io import save_json
 
     out_dir = Path(args.results_dir) / args.figure
@@ -49,9 +50,21 @@ def cmd_compute(args: argparse.Namespace) -> None:
     # the paper-scale estimate scales only the latter.
     startup_s = time.time() - psutil.Process().create_time()
     began = time.perf_counter()
-    experiment.compute(args.settings, args.seed, out_dir, _prepared_paths(args))
-    save_json(out_dir / TIMING_FILE, {"startup_s": round(startup_s, 2),
+    getattr(experiment, stage)(args.settings, args.seed, out_dir, _prepared_paths(args))
+    save_json(out_dir / timing_file, {"startup_s": round(startup_s, 2),
                                       "compute_s": round(time.perf_counter() - began, 2)})
+
+
+def cmd_compute(args: argparse.Namespace) -> None:
+    from ntk_study.figures import TIMING_FILE
+
+    _timed_stage(args, "compute", TIMING_FILE)
+
+
+def cmd_kernels(args: argparse.Namespace) -> None:
+    from ntk_study.figures import KERNEL_TIMING_FILE
+
+    _timed_stage(args, "kernels", KERNEL_TIMING_FILE)
 
 
 def cmd_claims(args: argparse.Namespace) -> None:
@@ -131,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
         return sub
 
     sub = add_figure_command("compute", cmd_compute, "compute a figure's data files")
+    sub.add_argument("--seed", type=int, required=True)
+    sub.add_argument("--prepared", nargs="*", default=[], help="prepared dataset files it reads")
+    sub = add_figure_command("kernels", cmd_kernels, "compute a kernel table's Gram matrices")
     sub.add_argument("--seed", type=int, required=True)
     sub.add_argument("--prepared", nargs="*", default=[], help="prepared dataset files it reads")
     sub = add_figure_command("claims", cmd_claims, "check a figure's claims into claims.csv")

@@ -11,12 +11,13 @@ estimate from a tiny run overstates; the book's estimate comes from the quick bu
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ntk_study.figures import REGISTRY, TIMING_FILE
+from ntk_study.figures import KERNEL_TIMING_FILE, REGISTRY, TIMING_FILE, FigureJob
 from ntk_study.provenance import read_benchmark
 
 # One data-centre GPU against the 2 CPU cores the quick runs are measured on, for the dense
@@ -24,26 +25,41 @@ from ntk_study.provenance import read_benchmark
 ASSUMED_GPU_SPEEDUP = 20.0
 
 
+def _stages(job: FigureJob) -> list[tuple[str, str, Callable[[dict[str, Any]], float]]]:
+    """(stage, timing file, work model) of each heavy rule of a figure."""
+    model = job.analysis()
+    stages = [("compute", TIMING_FILE, model.work)]
+    if job.kernel_files:
+        stages.insert(0, ("kernels", KERNEL_TIMING_FILE, model.kernel_work))
+    return stages
+
+
 def estimate(config: dict[str, Any], paper: dict[str, Any], benchmarks_dir: Path, results_dir: Path) -> pd.DataFrame:
     rows = []
     for job in REGISTRY.values():
-        measured = read_benchmark(benchmarks_dir / job.id / "compute.tsv")
-        timing = json.loads((results_dir / job.id / TIMING_FILE).read_text())
-        model = job.analysis()
-        ratio = model.work(paper["figures"][job.id]) / model.work(config["figures"][job.id])
-        cpu_hours = (timing["compute_s"] * ratio + timing["startup_s"]) / 3600
-        requests = paper["resources"]["accelerated" if job.accelerated else "compute"]
-        rows.append({
-            "rule": f"{job.rule_prefix}_compute",
-            "measured_scale": config["scale"],
-            "measured_runtime_s": measured["runtime_s"],
-            "measured_compute_s": timing["compute_s"],
-            "measured_max_rss_mb": measured["max_rss_mb"],
-            "scaling": " ".join(model.work.__doc__.split()),
-            "work_ratio_paper_to_measured": round(ratio, 1),
-            "paper_runtime_this_cpu_h": round(cpu_hours, 2),
-            "paper_gpu_hours": round(cpu_hours / ASSUMED_GPU_SPEEDUP, 2) if requests.get("gpu") else 0.0,
-            "paper_request": f"{requests['threads']} CPUs, {requests['mem_mb']} MB, {requests['runtime']} min"
-                             + (f", {requests['gpu']} GPU" if requests.get("gpu") else ""),
-        })
+        for stage, timing_file, work in _stages(job):
+            rows.append(_estimate_rule(job, stage, timing_file, work, config, paper, benchmarks_dir, results_dir))
     return pd.DataFrame(rows)
+
+
+def _estimate_rule(job: FigureJob, stage: str, timing_file: str, work: Callable[[dict[str, Any]], float],
+                   config: dict[str, Any], paper: dict[str, Any], benchmarks_dir: Path,
+                   results_dir: Path) -> dict[str, Any]:
+    measured = read_benchmark(benchmarks_dir / job.id / f"{stage}.tsv")
+    timing = json.loads((results_dir / job.id / timing_file).read_text())
+    ratio = work(paper["figures"][job.id]) / work(config["figures"][job.id])
+    cpu_hours = (timing["compute_s"] * ratio + timing["startup_s"]) / 3600
+    requests = paper["resources"]["accelerated" if job.accelerated else "compute"]
+    return {
+        "rule": f"{job.rule_prefix}_{stage}",
+        "measured_scale": config["scale"],
+        "measured_runtime_s": measured["runtime_s"],
+        "measured_compute_s": timing["compute_s"],
+        "measured_max_rss_mb": measured["max_rss_mb"],
+        "scaling": " ".join(work.__doc__.split()),
+        "work_ratio_paper_to_measured": round(ratio, 1),
+        "paper_runtime_this_cpu_h": round(cpu_hours, 2),
+        "paper_gpu_hours": round(cpu_hours / ASSUMED_GPU_SPEEDUP, 2) if requests.get("gpu") else 0.0,
+        "paper_request": f"{requests['threads']} CPUs, {requests['mem_mb']} MB, {requests['runtime']} min"
+                         + (f", {requests['gpu']} GPU" if requests.get("gpu") else ""),
+    }

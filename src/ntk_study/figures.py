@@ -8,6 +8,10 @@ Per figure, three modules named alike: ``ntk_study.experiments.<name>`` provides
 one that needs JAX), ``ntk_study.analysis.<name>`` provides ``claims(out_dir, settings, scale)``
 (metric extraction into claim rows), and ``ntk_study.plots.<name>`` provides
 ``plot(out_dir, settings)`` (writes the image files).
+
+Kernel tables (``kernel_files`` set) have a fourth stage before compute: the experiment module's
+``kernels(settings, seed, out_dir, prepared)`` writes the Gram matrices as result files, and
+``compute`` (the classifiers) only reads them, so a change of classifier never recomputes a kernel.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from types import ModuleType
 
 # Written by every compute job beside its data files: startup and computation seconds.
 TIMING_FILE = "compute_timing.json"
+KERNEL_TIMING_FILE = "kernel_timing.json"
 
 
 @dataclass(frozen=True)
@@ -31,10 +36,16 @@ class FigureJob:
     # Finite-width training or heavy kernels: the compute job asks for the config's
     # "accelerated" resources (a GPU on a cluster) instead of "compute".
     accelerated: bool = True
+    # Kernel files written by the kernels stage (read by compute); empty: no kernels stage.
+    kernel_files: tuple[str, ...] = ()
 
     @property
     def compute_outputs(self) -> tuple[str, ...]:
         return (*self.data_files, TIMING_FILE)
+
+    @property
+    def kernel_outputs(self) -> tuple[str, ...]:
+        return (*self.kernel_files, KERNEL_TIMING_FILE) if self.kernel_files else ()
 
     @property
     def rule_prefix(self) -> str:

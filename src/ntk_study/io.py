@@ -7,7 +7,8 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,21 @@ def save_npz(target: str | os.PathLike[str], arrays: dict[str, np.ndarray]) -> N
     """Write arrays to an uncompressed ``.npz`` atomically."""
     with atomic_path(target) as tmp, open(tmp, "wb") as handle:
         np.savez(handle, **arrays)
+
+
+@contextlib.contextmanager
+def npz_writer(target: str | os.PathLike[str]) -> Iterator[Callable[[str, np.ndarray], None]]:
+    """Stream arrays one at a time into an uncompressed ``.npz`` (readable by ``np.load``), atomically.
+
+    For kernel files larger than memory should hold at once: ``with npz_writer(path) as put:
+    put("name", array)``. The file appears only when the block finishes without error.
+    """
+    with atomic_path(target) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+        def put(name: str, array: np.ndarray) -> None:
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asarray(array), allow_pickle=False)
+
+        yield put
 
 
 def save_csv(target: str | os.PathLike[str], frame: pd.DataFrame) -> None:

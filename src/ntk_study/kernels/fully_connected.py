@@ -9,6 +9,7 @@ the prefix's kernel is computed, its NTK part zeroed, and the rest of the networ
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from neural_tangents import stax
@@ -16,16 +17,21 @@ from neural_tangents import stax
 RELU_W_STD = float(np.sqrt(2.0))
 
 
-def _blocks(count: int) -> list:
+def _blocks(count: int, width: int = 512, parameterization: str = "ntk") -> list:
     layers = []
     for _ in range(count):
-        layers += [stax.Dense(512, W_std=RELU_W_STD, b_std=None), stax.Relu()]
+        layers += [stax.Dense(width, W_std=RELU_W_STD, b_std=None, parameterization=parameterization), stax.Relu()]
     return layers
 
 
-def fully_connected(depth: int):
-    """``(init_fn, apply_fn, kernel_fn)`` of the depth-``depth`` ReLU network with a linear readout."""
-    return stax.serial(*_blocks(depth), stax.Dense(1, W_std=RELU_W_STD, b_std=None))
+def fully_connected(depth: int, width: int = 512, n_outputs: int = 1, parameterization: str = "ntk"):
+    """``(init_fn, apply_fn, kernel_fn)`` of the depth-``depth`` ReLU network with a linear readout.
+
+    ``parameterization="ntk"`` is the network whose infinite-width NTK the kernel table uses (and
+    the "NTK init" baseline); ``"standard"`` with the same W_std is He initialisation.
+    """
+    return stax.serial(*_blocks(depth, width, parameterization),
+                       stax.Dense(n_outputs, W_std=RELU_W_STD, b_std=None, parameterization=parameterization))
 
 
 def fully_connected_ntk(x1: np.ndarray, x2: np.ndarray | None, depth: int, fixed: int = 0) -> np.ndarray:
@@ -41,3 +47,48 @@ def fully_connected_ntk(x1: np.ndarray, x2: np.ndarray | None, depth: int, fixed
     kernel = prefix(x1, x2, None)  # the full Kernel object, which later layers accept as input
     kernel = kernel.replace(ntk=jnp.zeros_like(kernel.ntk))
     return np.asarray(suffix(kernel).ntk)
+
+
+def depth_fixed_pairs(max_depth: int) -> list[tuple[int, int]]:
+    """Every (depth L, fixed bottom layers f) with 1 <= L <= max_depth and 0 <= f < L."""
+    return [(depth, fixed) for depth in range(1, max_depth + 1) for fixed in range(depth)]
+
+
+def _ntk_table_fn(max_depth: int):
+    """A jitted map (x1, x2) -> stacked NTKs over depth_fixed_pairs(max_depth), sharing the prefixes."""
+    _, _, block = stax.serial(*_blocks(1))
+    _, _, readout = stax.Dense(1, W_std=RELU_W_STD, b_std=None)
+    _, _, first = stax.serial(*_blocks(0), stax.Identity())
+
+    def table(x1, x2):
+        kernels = {}
+        prefix = first(x1, x2, None)  # the inputs as a Kernel (nngp = x1 x2^T / d)
+        for fixed in range(max_depth):
+            kernel = prefix.replace(ntk=jnp.zeros_like(prefix.ntk)) if fixed else prefix
+            for depth in range(fixed + 1, max_depth + 1):
+                kernel = block(kernel)
+                kernels[depth, fixed] = readout(kernel).ntk
+            prefix = block(prefix)
+        return jnp.stack([kernels[pair] for pair in depth_fixed_pairs(max_depth)])
+
+    return jax.jit(table)
+
+
+def fully_connected_ntk_table(x: np.ndarray, max_depth: int, row_block: int = 512) -> np.ndarray:
+    """NTKs of x with itself for every (depth, fixed) pair, shape (pairs, n, n), in row blocks.
+
+    Rows are processed ``row_block`` at a time (the last block zero-padded, so one compiled
+    shape serves every block), keeping memory at O(row_block x n) per layer.
+    """
+    table = _ntk_table_fn(max_depth)
+    x = jnp.asarray(x)
+    n = x.shape[0]
+    row_block = min(row_block, n)
+    out = np.empty((len(depth_fixed_pairs(max_depth)), n, n), dtype=np.asarray(x).dtype)
+    for start in range(0, n, row_block):
+        rows = x[start:start + row_block]
+        count = rows.shape[0]
+        if count < row_block:
+            rows = jnp.concatenate([rows, jnp.zeros((row_block - count, x.shape[1]), x.dtype)])
+        out[:, start:start + count] = np.asarray(table(rows, x))[:, :count]
+    return out

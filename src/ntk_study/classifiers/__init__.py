@@ -1,0 +1,1 @@
+"""Classifiers of the kernel tables and the selection protocol they share."""

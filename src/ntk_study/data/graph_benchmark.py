@@ -1,0 +1,57 @@
+"""Graph classification tasks from the prepared ``tu-<NAME>.npz`` files, as GNTK inputs.
+
+Node features are one-hot node tags, except for the social networks (IMDB, COLLAB: no node
+labels), which use one-hot node degrees, as in the GIN and GNTK papers. A run may cap the graphs
+per task (``max_graphs``): a seeded subset, with the 10 GIN folds restricted to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ntk_study.kernels.graph import aggregation_pattern
+
+N_FOLDS = 10
+DEGREE_FEATURES = ("IMDBBINARY", "IMDBMULTI", "COLLAB")
+
+
+@dataclass
+class GraphTask:
+    name: str
+    labels: np.ndarray  # (G,)
+    features: list[np.ndarray]  # per graph (n_nodes, feature dim) one-hot
+    edges: list[np.ndarray]  # per graph (E, 2), node indices within the graph
+    n_graphs: int  # before any cap
+    folds: list[tuple[np.ndarray, np.ndarray]]  # 10 x (train, test) positions among the kept graphs
+
+    def patterns(self, scale: str) -> list[np.ndarray]:
+        return [aggregation_pattern(len(f), e, scale) for f, e in zip(self.features, self.edges)]
+
+
+def load_graph_task(prepared: Path, name: str, max_graphs: int | None, seed: int) -> GraphTask:
+    with np.load(prepared) as data:
+        labels, offsets = data["labels"], data["node_offsets"]
+        tags, edges = data["node_tags"], data["edges"]
+        folds = [(data[f"fold{k}_train"], data[f"fold{k}_test"]) for k in range(N_FOLDS)]
+    n = len(labels)
+    owner = np.searchsorted(offsets, edges[:, 0], side="right") - 1
+    graph_edges = [edges[owner == g] - offsets[g] for g in range(n)]
+    if name in DEGREE_FEATURES:
+        degrees = np.zeros(offsets[-1], dtype=np.int64)
+        np.add.at(degrees, edges[:, 0], 1)
+        tags = degrees
+    _, tag_index = np.unique(tags, return_inverse=True)
+    one_hot = np.eye(tag_index.max() + 1)[tag_index]
+    features = [one_hot[offsets[g]:offsets[g + 1]] for g in range(n)]
+    kept = np.arange(n)
+    if max_graphs is not None and n > max_graphs:
+        rng = np.random.default_rng([seed, *name.encode()])
+        kept = np.sort(rng.choice(n, size=max_graphs, replace=False))
+    position = np.full(n, -1)
+    position[kept] = np.arange(len(kept))
+    restricted = [tuple(position[idx][position[idx] >= 0] for idx in fold) for fold in folds]
+    return GraphTask(name, labels[kept], [features[g] for g in kept], [graph_edges[g] for g in kept], n,
+                     restricted)  # type: ignore[arg-type]
