@@ -38,6 +38,13 @@ class FigureJob:
     accelerated: bool = True
     # Kernel files written by the kernels stage (read by compute); empty: no kernels stage.
     kernel_files: tuple[str, ...] = ()
+    # Graph tables: the settings' "datasets" names TU graph sets, read as prepared "tu-<NAME>".
+    graph_sets_in_settings: bool = False
+
+    def prepared_datasets(self, settings: dict) -> tuple[str, ...]:
+        """Every prepared dataset the figure reads, given its config section."""
+        graph_sets = tuple(f"tu-{name}" for name in settings["datasets"]) if self.graph_sets_in_settings else ()
+        return self.datasets + graph_sets
 
     @property
     def compute_outputs(self) -> tuple[str, ...]:
@@ -78,5 +85,11 @@ REGISTRY: dict[str, FigureJob] = {
         FigureJob("fig-projections-cifar", "projections", ("spectrum.csv",), datasets=("cifar10",)),
         FigureJob("fig-generalization-bound", "generalization_bound", ("bound.csv",),
                   datasets=("mnist", "cifar10")),
+        FigureJob("tab-uci", "uci", ("accuracies.csv",), ("figure.png", "table.md"), datasets=("uci121",),
+                  kernel_files=("kernels.npz", "kernel_times.csv")),
+        FigureJob("tab-gntk", "gntk", ("accuracies.csv", "grid.csv"), ("figure.png", "table.md"),
+                  kernel_files=("kernels.npz", "kernel_times.csv"), graph_sets_in_settings=True),
+        FigureJob("tab-cntk", "cntk", ("accuracies.csv",), ("figure.png", "table.md"), datasets=("cifar10",),
+                  kernel_files=("kernels.npz", "kernel_times.csv")),
     ]
 }

@@ -86,6 +86,8 @@ def render_figure_section(spec: catalog.FigureSpec, results_dir: Path, generated
         shutil.copy2(image, target / image.name)
         parts.append(f"```{{figure}} /{GENERATED}/{spec.id}/{image.name}\n:name: {spec.id}-{image.stem}\n"
                      f":width: 100%\n\n{spec.title} (`results/{spec.id}/{image.name}`)\n```")
+    for table in sorted(figure_dir.glob("*.md")):  # tables written by the plot stage
+        parts.append(table.read_text().strip())
     parts.append("**Claim checks**\n\n" + render_claims(claims))
     provenance = figure_dir / "provenance.json"
     if provenance.exists():

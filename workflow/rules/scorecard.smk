@@ -16,7 +16,7 @@ rule scorecard:
 
 rule cluster_estimate:
     input:
-        benchmarks=[f"benchmarks/{figure_id}/compute.tsv" for figure_id in FIGURES_DONE],
+        benchmarks=[path for done in FIGURES_DONE.values() for path in done["benchmarks"]],
         timings=[f"{RESULTS}/{figure_id}/compute_timing.json" for figure_id in FIGURES_DONE],
         paper="config/paper.yaml",
     output:

@@ -21,3 +21,34 @@ def image_subset(prepared_file: str | Path, split: str, n: int, seed: int) -> tu
     channel_means = (data["x_train"].reshape(-1, images.shape[-1]).mean(axis=0) / 255.0).astype(np.float32)
     # (for MNIST the reshape above folds all pixels into one channel, which is what we want)
     return (x - channel_means).reshape(n, -1), labels[chosen].astype(np.int32)
+
+
+def few_shot_pool(prepared_file: str | Path, n_max: int, n_test: int, image_size: int, draws: int,
+                  seed: int) -> tuple[list[tuple[np.ndarray, np.ndarray]], tuple[np.ndarray, np.ndarray]]:
+    """CIFAR-style few-shot sets: per draw, ``n_max`` class-balanced training images ordered so that
+    every prefix is as balanced as possible (the n-image set of a draw is its first n), and one
+    seeded test set. Images (n, s, s, C) float32: scaled to [0, 1], channel-standardised with the
+    training split's statistics, average-pooled to ``image_size``."""
+    data = load_prepared(prepared_file)
+    x_train, y_train = data["x_train"], data["y_train"].astype(np.int64)
+    scaled = x_train.reshape(-1, x_train.shape[-1]) / 255.0
+    mean, std = scaled.mean(axis=0), scaled.std(axis=0)
+
+    def prepare(images: np.ndarray) -> np.ndarray:
+        x = (images.astype(np.float64) / 255.0 - mean) / std
+        factor = x.shape[1] // image_size
+        if factor * image_size != x.shape[1]:
+            raise ValueError(f"image_size {image_size} must divide the image side {x.shape[1]}")
+        n, side, _, channels = x.shape
+        x = x.reshape(n, image_size, factor, image_size, factor, channels).mean(axis=(2, 4))
+        return x.astype(np.float32)
+
+    classes = np.unique(y_train)
+    pools = []
+    for draw in range(draws):
+        rng = np.random.default_rng([seed, draw])
+        per_class = [rng.permutation(np.flatnonzero(y_train == c))[: -(-n_max // len(classes))] for c in classes]
+        order = np.array([idx for group in zip(*per_class) for idx in group])[:n_max]  # round robin
+        pools.append((prepare(x_train[order]), y_train[order]))
+    test = np.random.default_rng([seed, draws]).choice(len(data["y_test"]), size=n_test, replace=False)
+    return pools, (prepare(data["x_test"][test]), data["y_test"][test].astype(np.int64))

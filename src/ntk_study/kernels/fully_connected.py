@@ -77,18 +77,20 @@ def _ntk_table_fn(max_depth: int):
 def fully_connected_ntk_table(x: np.ndarray, max_depth: int, row_block: int = 512) -> np.ndarray:
     """NTKs of x with itself for every (depth, fixed) pair, shape (pairs, n, n), in row blocks.
 
-    Rows are processed ``row_block`` at a time (the last block zero-padded, so one compiled
-    shape serves every block), keeping memory at O(row_block x n) per layer.
+    x is zero-padded to a multiple of 128 rows and processed ``row_block`` rows at a time, so few
+    compiled shapes serve every dataset and memory stays O(row_block x n) per layer (padded rows
+    are dropped from the result).
     """
     table = _ntk_table_fn(max_depth)
-    x = jnp.asarray(x)
     n = x.shape[0]
-    row_block = min(row_block, n)
+    padded = -(-n // 128) * 128
+    x = jnp.concatenate([jnp.asarray(x), jnp.zeros((padded - n, x.shape[1]), jnp.asarray(x).dtype)])
+    row_block = min(row_block, padded)
     out = np.empty((len(depth_fixed_pairs(max_depth)), n, n), dtype=np.asarray(x).dtype)
     for start in range(0, n, row_block):
+        count = min(row_block, n - start)
         rows = x[start:start + row_block]
-        count = rows.shape[0]
-        if count < row_block:
-            rows = jnp.concatenate([rows, jnp.zeros((row_block - count, x.shape[1]), x.dtype)])
-        out[:, start:start + count] = np.asarray(table(rows, x))[:, :count]
+        if rows.shape[0] < row_block:
+            rows = jnp.concatenate([rows, jnp.zeros((row_block - rows.shape[0], x.shape[1]), x.dtype)])
+        out[:, start:start + count] = np.asarray(table(rows, x))[:, :count, :n]
     return out
