@@ -40,3 +40,14 @@ def test_fixing_layers_removes_their_contribution():
     x = np.random.default_rng(0).normal(size=(5, 3))
     full, frozen = fully_connected_ntk(x, None, 3, 0), fully_connected_ntk(x, None, 3, 2)
     assert np.all(np.diag(frozen) < np.diag(full))
+
+
+def test_ntk_table_matches_each_depth_and_fixed_pair():
+    """The one-pass table (row blocks, zero-padded rows) equals the per-pair kernels."""
+    from ntk_study.kernels.fully_connected import depth_fixed_pairs, fully_connected_ntk_table
+
+    x = np.random.default_rng(3).normal(size=(9, 4))
+    table = fully_connected_ntk_table(x, max_depth=3, row_block=4)
+    assert table.shape == (6, 9, 9)
+    for gram, (depth, fixed) in zip(table, depth_fixed_pairs(3)):
+        np.testing.assert_allclose(gram, arc_cosine_ntk(x, depth, fixed), rtol=1e-6, atol=1e-8)

@@ -26,7 +26,8 @@ def comparison(out_dir: Path) -> pd.DataFrame:
         rows.append({
             "dataset": name, "graphs": int(by.loc[OPTIMISTIC, "graphs"]),
             "graphs_in_set": int(by.loc[OPTIMISTIC, "graphs_in_set"]),
-            "ours_optimistic": by.loc[OPTIMISTIC, "accuracy_mean"], "ours_optimistic_std": by.loc[OPTIMISTIC, "accuracy_std"],
+            "ours_optimistic": by.loc[OPTIMISTIC, "accuracy_mean"],
+            "ours_optimistic_std": by.loc[OPTIMISTIC, "accuracy_std"],
             "ours_nested": by.loc["nested", "accuracy_mean"], "ours_nested_std": by.loc["nested", "accuracy_std"],
             "published_gntk": PUBLISHED_GNTK[name][0], "published_gntk_std": PUBLISHED_GNTK[name][1],
             "published_gin0": PUBLISHED_GIN[name],
@@ -40,7 +41,8 @@ def claims(out_dir: Path, settings: dict[str, Any], scale: str) -> list[ClaimRes
     within = gap.abs() <= table["published_gntk_std"]
     versus_gin = table["ours_optimistic"] - table["published_gin0"]
     comparable = versus_gin >= -table["ours_optimistic_std"]
-    describe = "; ".join(f"{row.dataset} {row.ours_optimistic:.1f} ({g:+.1f})" for row, g in zip(table.itertuples(), gap))
+    describe = "; ".join(f"{row.dataset} {row.ours_optimistic:.1f} ({g:+.1f})"
+                         for row, g in zip(table.itertuples(), gap))
     describe_gin = "; ".join(f"{row.dataset} {v:+.1f}" for row, v in zip(table.itertuples(), versus_gin))
     return [
         check("tab-gntk", "within-spread", float(within.mean()),

@@ -36,7 +36,8 @@ def setting_key(blocks: int, layers: int, scale: str) -> str:
 
 
 def _tasks(settings: dict[str, Any], seed: int, prepared: dict[str, Path]) -> list[GraphTask]:
-    return [load_graph_task(prepared[f"tu-{name}"], name, settings["max_graphs"], seed) for name in settings["datasets"]]
+    return [load_graph_task(prepared[f"tu-{name}"], name, settings["max_graphs"], seed)
+            for name in settings["datasets"]]
 
 
 def kernels(settings: dict[str, Any], seed: int, out_dir: Path, prepared: dict[str, Path]) -> None:

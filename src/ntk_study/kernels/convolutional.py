@@ -103,7 +103,8 @@ def _by_depth_fn(depths: tuple[int, ...]):
     return kernels
 
 
-def cntk_by_depth(x1: np.ndarray, x2: np.ndarray, depths: list[int], batch: int = 32) -> dict[tuple[str, int], np.ndarray]:
+def cntk_by_depth(x1: np.ndarray, x2: np.ndarray, depths: list[int],
+                  batch: int = 32) -> dict[tuple[str, int], np.ndarray]:
     """CNTK(x1, x2) for every readout and depth, {(readout, depth): (n1, n2)}, in batch x batch blocks.
 
     Images are (n, H, W, C). Blocks are zero-padded to ``batch`` so one compiled shape serves all.

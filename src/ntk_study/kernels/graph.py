@@ -20,7 +20,6 @@ import warnings
 from dataclasses import dataclass
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from neural_tangents import stax
 

@@ -47,7 +47,8 @@ def write_table(out_dir: Path) -> None:
         pub = PUBLISHED.loc[name]
         lines.append(
             f"| {name} | {row.friedman_rank:.2f} / {pub.friedman_rank:.2f} "
-            f"| {row.accuracy_mean:.2f}% ± {row.accuracy_std:.2f}% / {pub.accuracy_mean:.2f}% ± {pub.accuracy_std:.2f}% "
+            f"| {row.accuracy_mean:.2f}% ± {row.accuracy_std:.2f}% "
+            f"/ {pub.accuracy_mean:.2f}% ± {pub.accuracy_std:.2f}% "
             f"| {row.p90:.2f}% / {pub.p90:.2f}% | {row.p95:.2f}% / {pub.p95:.2f}% "
             f"| {row.pma_mean:.2f}% ± {row.pma_std:.2f}% / {pub.pma_mean:.2f}% ± {pub.pma_std:.2f}% |")
     per_dataset = accuracy_table(out_dir).round(2).reset_index()

@@ -1,0 +1,108 @@
+"""The kernel tables' protocols and baselines on real data from the mirror and on toy problems."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ntk_study.classifiers.finite_mlp import mlp_classifier
+from ntk_study.classifiers.kernel_svm import precomputed_svm_accuracy
+from ntk_study.classifiers.protocol import expand_grid, select_then_evaluate
+from ntk_study.experiments.cntk import kernel_regression_accuracy, targets
+from ntk_study.experiments.gntk import _inner_splits, cosine_normalised
+
+
+def test_selection_uses_only_the_selection_split():
+    # candidate "a" is best on the selection split, "b" on the evaluation splits: "a" must be chosen
+    scores = {("a", "sel"): 0.9, ("b", "sel"): 0.5, ("a", "ev"): 0.6, ("b", "ev"): 1.0}
+
+    def fit_score(candidate, train, test):
+        return scores[candidate["name"], "sel" if test[0] == 0 else "ev"]
+
+    result = select_then_evaluate(fit_score, [{"name": "a"}, {"name": "b"}], (np.array([1]), np.array([0])),
+                                  [(np.array([0]), np.array([1]))] * 4)
+    assert result.best == {"name": "a"} and result.accuracy == pytest.approx(0.6)
+
+
+def test_expand_grid_orders_last_axis_fastest():
+    assert expand_grid(a=[1, 2], b=["x", "y"]) == [{"a": 1, "b": "x"}, {"a": 1, "b": "y"},
+                                                  {"a": 2, "b": "x"}, {"a": 2, "b": "y"}]
+
+
+def _blobs(n=120, d=5, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, size=n)
+    centres = 3 * rng.normal(size=(3, d))
+    return centres[y] + rng.normal(size=(n, d)), y
+
+
+@pytest.mark.parametrize("init", ["he", "ntk"])
+def test_finite_network_learns_separable_classes(init):
+    x, y = _blobs()
+    fit_score = mlp_classifier(x, y, 3, init, width=32, steps=100, seed=0, name="blobs")
+    assert fit_score({"depth": 2, "learning_rate": 0.01}, np.arange(80), np.arange(80, 120)) > 0.9
+
+
+def test_precomputed_svm_on_a_linear_kernel_matches_separable_data():
+    x, y = _blobs(seed=1)
+    assert precomputed_svm_accuracy(x @ x.T, y, 10.0, np.arange(80), np.arange(80, 120)) > 0.9
+
+
+def test_kernel_regression_interpolates_its_training_set():
+    x, y = _blobs(n=30, d=40, seed=2)
+    gram = x @ x.T  # full rank: no ridge reproduces the 0.9 / -0.1 targets exactly
+    assert kernel_regression_accuracy(gram, gram, y, y) == 1.0
+    assert targets(np.array([2]))[0, 2] == pytest.approx(0.9) and targets(np.array([2]))[0, 0] == pytest.approx(-0.1)
+
+
+def test_cosine_normalisation_has_unit_diagonal():
+    x = np.random.default_rng(3).normal(size=(6, 4))
+    np.testing.assert_allclose(np.diag(cosine_normalised(x @ x.T)), 1.0)
+
+
+def test_nested_inner_splits_never_touch_the_outer_test_fold(tmp_path):
+    from ntk_study.data.graph_benchmark import GraphTask
+
+    folds = [(np.setdiff1d(np.arange(50), np.arange(k * 5, k * 5 + 5)), np.arange(k * 5, k * 5 + 5)) for k in range(10)]
+    task = GraphTask("toy", np.zeros(50), [], [], 50, folds)
+    for outer in range(10):
+        for train, test in _inner_splits(task, outer):
+            assert not set(train) & set(folds[outer][1]) and not set(test) & set(folds[outer][1])
+            assert not set(train) & set(test)
+
+
+@pytest.fixture(scope="module")
+def prepared(mirror, tmp_path_factory):
+    from ntk_study.data.prepare import prepare_dataset
+
+    out = tmp_path_factory.mktemp("prepared")
+    prepare_dataset("uci121", mirror / "uci121", out / "uci121.npz")
+    prepare_dataset("tu-IMDBBINARY", mirror / "tu", out / "tu-IMDBBINARY.npz")
+    return out
+
+
+def test_uci_benchmark_has_the_90_tasks_and_caps_rows(prepared):
+    from ntk_study.data.uci_benchmark import load_tasks
+
+    tasks = load_tasks(prepared / "uci121.npz", None, 0)
+    assert len(tasks) == 90 and all(t.n_samples <= 5000 for t in tasks)
+    capped = {t.name: t for t in load_tasks(prepared / "uci121.npz", 300, 0, ["abalone"])}["abalone"]
+    assert len(capped.y) == 300 and capped.n_samples == 4177
+    for train, test in [capped.validation, *capped.folds]:
+        assert train.max() < 300 and not set(train) & set(test)
+
+
+def test_imdb_graphs_use_degree_features_and_capped_folds_stay_disjoint(prepared):
+    from ntk_study.data.graph_benchmark import load_graph_task
+
+    task = load_graph_task(prepared / "tu-IMDBBINARY.npz", "IMDBBINARY", 100, 0)
+    assert len(task.labels) == 100 and task.n_graphs == 1000
+    graph = 0
+    degrees = np.zeros(len(task.features[graph]), dtype=int)
+    np.add.at(degrees, task.edges[graph][:, 0], 1)
+    # one-hot degree: nodes of equal degree share a feature column, different degrees do not
+    columns = task.features[graph].argmax(axis=1)
+    assert all((columns[u] == columns[v]) == (degrees[u] == degrees[v]) for u in range(len(degrees))
+               for v in range(len(degrees)))
+    tests = np.concatenate([test for _, test in task.folds])
+    assert len(tests) == len(set(tests)) == 100
