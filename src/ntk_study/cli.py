@@ -111,6 +111,12 @@ def cmd_cluster_estimate(args: argparse.Namespace) -> None:
                                    Path(args.results_dir)))
 
 
+def cmd_gntk_timing(args: argparse.Namespace) -> None:
+    from ntk_study.experiments.gntk import time_one_gram
+
+    print(json.dumps(time_one_gram(Path(args.prepared), args.graph_set, args.blocks, args.layers, args.scale)))
+
+
 def cmd_book(args: argparse.Namespace) -> None:
     from ntk_study.report import build_book
 
@@ -178,6 +184,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--benchmarks-dir", default="benchmarks")
     sub.add_argument("--results-dir", default="results")
     sub.add_argument("--output", required=True)
+
+    sub = add("gntk-timing", cmd_gntk_timing, "time one full-size GNTK Gram matrix (compilation included)")
+    sub.add_argument("--prepared", required=True, help="resources/prepared/tu-<NAME>.npz")
+    sub.add_argument("--graph-set", required=True)
+    sub.add_argument("--blocks", type=int, default=2)
+    sub.add_argument("--layers", type=int, default=2)
+    sub.add_argument("--scale", default="uniform", choices=["uniform", "degree"])
 
     sub = add("book", cmd_book, "render the Jupyter Book from result files")
     sub.add_argument("--report-dir", default="report")

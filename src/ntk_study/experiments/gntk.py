@@ -106,3 +106,14 @@ def _row(task: GraphTask, protocol: str, accuracies: np.ndarray, choices: list[d
             "accuracy_std": 100 * accuracies.std(), "graphs": len(task.labels), "graphs_in_set": task.n_graphs,
             **{f"fold{k}": acc for k, acc in enumerate(accuracies)},
             "selected": json.dumps(choices if protocol == "nested" else choices[0], sort_keys=True)}
+
+
+def time_one_gram(prepared: Path, name: str, blocks: int, layers: int, scale: str) -> dict[str, Any]:
+    """Seconds for one full-size Gram matrix at one setting (for comparison with the reference code)."""
+    enable_float64()
+    task = load_graph_task(prepared, name, None, 0)
+    patterns = task.patterns(scale)
+    began = time.perf_counter()
+    gntk_grams(task.features, patterns, blocks, layers)
+    return {"dataset": name, "graphs": len(task.labels), "blocks": blocks, "layers_per_block": layers,
+            "scale": scale, "seconds": round(time.perf_counter() - began, 2)}
