@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import NullFormatter
 
 from ntk_study.analysis.cntk import PUBLISHED, summary
 from ntk_study.io import atomic_path
@@ -25,6 +26,8 @@ def plot(out_dir: Path, settings: dict[str, Any]) -> None:
         shot_ax.errorbar(rows["n_train"], rows["mean"], yerr=rows["std"], color=color, ls=line, marker="o",
                          ms=4, capsize=3, label=label)
     shot_ax.set_xscale("log")
+    shot_ax.set_xticks(settings["train_sizes"], [str(n) for n in settings["train_sizes"]])
+    shot_ax.xaxis.set_minor_formatter(NullFormatter())
     shot_ax.set_xlabel("training images")
     shot_ax.set_ylabel("test accuracy (%)")
     shot_ax.set_title(f"few-shot CIFAR-10, depth {depth}, {settings['image_size']}x{settings['image_size']} "
@@ -41,6 +44,7 @@ def plot(out_dir: Path, settings: dict[str, Any]) -> None:
     depth_ax.set_xscale("log")
     depth_ax.set_xticks(sorted(set(PUBLISHED["depth"]) | set(settings["depths"])),
                         [str(d) for d in sorted(set(PUBLISHED["depth"]) | set(settings["depths"]))])
+    depth_ax.xaxis.set_minor_formatter(NullFormatter())
     depth_ax.set_xlabel("depth (convolutions)")
     depth_ax.set_ylabel("test accuracy (%)")
     depth_ax.set_title("accuracy by depth")
