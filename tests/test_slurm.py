@@ -133,7 +133,8 @@ def test_study_on_slurm_survives_interruption_and_a_killed_job(cluster, tmp_path
     assert f"Trying to restart job {killed_job}." in log
     assert len([1 for job, _, _, _ in submitted if job == killed_job]) == 2
     rules = {rule for _, _, rule, _ in submitted}
-    assert rules <= {"prepare", *(f"{job.rule_prefix}_compute" for job in REGISTRY.values())}, rules
+    heavy = {f"{job.rule_prefix}_{stage}" for job in REGISTRY.values() for stage in ("kernels", "compute")}
+    assert rules <= {"prepare", *heavy}, rules
     assert any(rule.endswith("_compute") for rule in rules)
     assert all(slurm_log.exists() for _, _, _, slurm_log in submitted)
 

@@ -43,6 +43,7 @@ def test_scorecard_covers_every_figure(study):
 def test_every_rule_has_log_and_benchmark(study):
     rule_files = ["download/mnist", "prepare/cifar10", "prepare/uci121", "prepare/tu-MUTAG", "book", "scorecard"]
     rule_files += [f"{figure_id}/{step}" for figure_id in REGISTRY for step in ("compute", "claims", "plot")]
+    rule_files += [f"{figure_id}/kernels" for figure_id, job in REGISTRY.items() if job.kernel_files]
     for name in rule_files:
         assert (study / "benchmarks" / f"{name}.tsv").exists(), name
         assert (study / "logs" / f"{name}.log").exists(), name
@@ -57,6 +58,8 @@ def test_book_shows_figure_claims_and_provenance(study):
     for figure_id, job in REGISTRY.items():
         snippet = (study / "report" / "_generated" / f"{figure_id}.md").read_text()
         assert all(f"_generated/{figure_id}/{image}" in snippet for image in job.image_files)
+        if job.table_files:  # the plot stage's tables appear inline
+            assert "| " in snippet
     assert len(list((html / "_images").glob("*.png"))) == sum(len(j.image_files) for j in REGISTRY.values())
     summary = (html / "summary.html").read_text()
     assert "not reproduced yet" in summary and "fig-ntk-init" in summary

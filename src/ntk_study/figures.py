@@ -32,6 +32,8 @@ class FigureJob:
     name: str
     data_files: tuple[str, ...]
     image_files: tuple[str, ...] = ("figure.png",)
+    # Markdown tables the plot stage writes beside the images (the book shows them inline).
+    table_files: tuple[str, ...] = ()
     datasets: tuple[str, ...] = ()  # prepared datasets read (resources/prepared/<name>.npz)
     # Finite-width training or heavy kernels: the compute job asks for the config's
     # "accelerated" resources (a GPU on a cluster) instead of "compute".
@@ -49,6 +51,10 @@ class FigureJob:
     @property
     def compute_outputs(self) -> tuple[str, ...]:
         return (*self.data_files, TIMING_FILE)
+
+    @property
+    def plot_outputs(self) -> tuple[str, ...]:
+        return (*self.image_files, *self.table_files)
 
     @property
     def kernel_outputs(self) -> tuple[str, ...]:
@@ -85,11 +91,11 @@ REGISTRY: dict[str, FigureJob] = {
         FigureJob("fig-projections-cifar", "projections", ("spectrum.csv",), datasets=("cifar10",)),
         FigureJob("fig-generalization-bound", "generalization_bound", ("bound.csv",),
                   datasets=("mnist", "cifar10")),
-        FigureJob("tab-uci", "uci", ("accuracies.csv",), ("figure.png", "table.md"), datasets=("uci121",),
+        FigureJob("tab-uci", "uci", ("accuracies.csv",), table_files=("table.md",), datasets=("uci121",),
                   kernel_files=("kernels.npz", "kernel_times.csv")),
-        FigureJob("tab-gntk", "gntk", ("accuracies.csv", "grid.csv"), ("figure.png", "table.md"),
+        FigureJob("tab-gntk", "gntk", ("accuracies.csv", "grid.csv"), table_files=("table.md",),
                   kernel_files=("kernels.npz", "kernel_times.csv"), graph_sets_in_settings=True),
-        FigureJob("tab-cntk", "cntk", ("accuracies.csv",), ("figure.png", "table.md"), datasets=("cifar10",),
+        FigureJob("tab-cntk", "cntk", ("accuracies.csv",), table_files=("table.md",), datasets=("cifar10",),
                   kernel_files=("kernels.npz", "kernel_times.csv")),
     ]
 }

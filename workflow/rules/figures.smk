@@ -8,7 +8,7 @@ from ntk_study.figures import REGISTRY
 for job in REGISTRY.values():
     prepared = [f"{PREPARED}/{name}.npz" for name in job.prepared_datasets(figure_settings(job.id))]
     FIGURES_DONE[job.id] = {
-        "outputs": [f"{RESULTS}/{job.id}/{name}" for name in job.data_files + job.image_files],
+        "outputs": [f"{RESULTS}/{job.id}/{name}" for name in job.data_files + job.plot_outputs],
         "benchmarks": [f"benchmarks/{job.id}/{stage}.tsv"
                        for stage in (["kernels"] if job.kernel_files else []) + ["compute", "plot"]],
         "data": sorted({f"{RAW}/{raw_source_of(name)}/manifest.json"
@@ -94,7 +94,7 @@ for job in REGISTRY.values():
         input:
             data_files,
         output:
-            [f"{RESULTS}/{job.id}/{name}" for name in job.image_files],
+            [f"{RESULTS}/{job.id}/{name}" for name in job.plot_outputs],
         params:
             figure=job.id,
             settings=settings,
