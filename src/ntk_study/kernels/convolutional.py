@@ -103,12 +103,21 @@ def _by_depth_fn(depths: tuple[int, ...]):
     return kernels
 
 
+# Entries of one block's pixel-pair covariance (batch^2 x (H W)^2): 2^26 is 512 MB in float64.
+BLOCK_ENTRIES = 2**26
+
+
 def cntk_by_depth(x1: np.ndarray, x2: np.ndarray, depths: list[int],
-                  batch: int = 32) -> dict[tuple[str, int], np.ndarray]:
+                  batch: int | None = None) -> dict[tuple[str, int], np.ndarray]:
     """CNTK(x1, x2) for every readout and depth, {(readout, depth): (n1, n2)}, in batch x batch blocks.
 
-    Images are (n, H, W, C). Blocks are zero-padded to ``batch`` so one compiled shape serves all.
+    Images are (n, H, W, C). Blocks are zero-padded to ``batch`` so one compiled shape serves all;
+    by default the batch keeps a block's covariance within BLOCK_ENTRIES (32 images at 8x8 or
+    16x16, 8 at 32x32).
     """
+    if batch is None:
+        pixels = x1.shape[1] * x1.shape[2]
+        batch = max(1, min(32, int(np.sqrt(BLOCK_ENTRIES) // pixels)))
     depths = tuple(sorted(set(depths)))
     fn = _by_depth_fn(depths)
     x1, x2 = np.asarray(x1), np.asarray(x2)
