@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ntk_study.data.subsets import CappedRows
 from ntk_study.kernels.graph import aggregation_pattern
 
 N_FOLDS = 10
@@ -46,12 +47,6 @@ def load_graph_task(prepared: Path, name: str, max_graphs: int | None, seed: int
     _, tag_index = np.unique(tags, return_inverse=True)
     one_hot = np.eye(tag_index.max() + 1)[tag_index]
     features = [one_hot[offsets[g]:offsets[g + 1]] for g in range(n)]
-    kept = np.arange(n)
-    if max_graphs is not None and n > max_graphs:
-        rng = np.random.default_rng([seed, *name.encode()])
-        kept = np.sort(rng.choice(n, size=max_graphs, replace=False))
-    position = np.full(n, -1)
-    position[kept] = np.arange(len(kept))
-    restricted = [tuple(position[idx][position[idx] >= 0] for idx in fold) for fold in folds]
-    return GraphTask(name, labels[kept], [features[g] for g in kept], [graph_edges[g] for g in kept], n,
-                     restricted)  # type: ignore[arg-type]
+    rows = CappedRows(n, max_graphs, seed, name)
+    return GraphTask(name, labels[rows.kept], [features[g] for g in rows.kept], [graph_edges[g] for g in rows.kept],
+                     n, [rows.restrict(fold) for fold in folds])

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from ntk_study.data.errors import DataError
+from ntk_study.data.subsets import CappedRows, Split
 from ntk_study.data.uci import N_FOLDS
 
 MAX_BENCHMARK_SAMPLES = 5000
-Split = tuple[np.ndarray, np.ndarray]  # (train, test) row indices
 
 
 @dataclass
@@ -30,11 +30,6 @@ class UciTask:
     n_samples: int  # before any cap
     validation: Split
     folds: list[Split]
-
-
-def _restrict(split: Split, position: np.ndarray) -> Split:
-    """Indices of the full dataset -> positions among the kept rows (dropping rows not kept)."""
-    return tuple(position[idx][position[idx] >= 0] for idx in split)  # type: ignore[return-value]
 
 
 def load_tasks(prepared: Path, max_samples: int | None, seed: int, names: list[str] | None = None) -> list[UciTask]:
@@ -56,15 +51,7 @@ def load_tasks(prepared: Path, max_samples: int | None, seed: int, names: list[s
 
 def _task(data, name: str, max_samples: int | None, seed: int) -> UciTask:
     x, y = data[f"{name}.x"], data[f"{name}.y"]
-    n = len(y)
-    kept = np.arange(n)
-    if max_samples is not None and n > max_samples:
-        # One seeded subset per dataset (seed and name), independent of which other tasks run.
-        rng = np.random.default_rng([seed, *name.encode()])
-        kept = np.sort(rng.choice(n, size=max_samples, replace=False))
-    position = np.full(n, -1)
-    position[kept] = np.arange(len(kept))
-    validation = _restrict((data[f"{name}.validation_train"], data[f"{name}.validation_test"]), position)
-    folds = [_restrict((data[f"{name}.fold{k}_train"], data[f"{name}.fold{k}_test"]), position)
-             for k in range(N_FOLDS)]
-    return UciTask(name, x[kept], y[kept], int(data[f"{name}.n_classes"]), n, validation, folds)
+    rows = CappedRows(len(y), max_samples, seed, name)
+    validation = rows.restrict((data[f"{name}.validation_train"], data[f"{name}.validation_test"]))
+    folds = [rows.restrict((data[f"{name}.fold{k}_train"], data[f"{name}.fold{k}_test"])) for k in range(N_FOLDS)]
+    return UciTask(name, x[rows.kept], y[rows.kept], int(data[f"{name}.n_classes"]), len(y), validation, folds)
