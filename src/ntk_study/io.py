@@ -59,6 +59,12 @@ def save_csv(target: str | os.PathLike[str], frame: pd.DataFrame) -> None:
         frame.to_csv(tmp, index=False)
 
 
+def save_text(target: str | os.PathLike[str], text: str) -> None:
+    """Write a text file (e.g. a Markdown table) atomically."""
+    with atomic_path(target) as tmp:
+        tmp.write_text(text)
+
+
 def save_json(target: str | os.PathLike[str], payload: Any) -> None:
     """Write JSON (indented, keys sorted) atomically."""
     with atomic_path(target) as tmp:

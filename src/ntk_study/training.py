@@ -98,3 +98,17 @@ def fit_classifier(apply: Apply, params: Any, x: jax.Array, labels: jax.Array, k
         if float(loss) < stop_loss:
             break
     return state[0], history
+
+
+def adam_full_batch(loss: Callable[[Any], jax.Array], params: Any, learning_rate: float | jax.Array,
+                    steps: int) -> Any:
+    """``steps`` full-batch Adam steps on ``loss(params)`` inside one ``lax.scan`` (call under jit)."""
+    from jax.example_libraries import optimizers
+
+    opt_init, opt_update, get_params = optimizers.adam(learning_rate)
+
+    def step(state, i):
+        return opt_update(i, jax.grad(loss)(get_params(state)), state), None
+
+    state, _ = jax.lax.scan(step, opt_init(params), jnp.arange(steps))
+    return get_params(state)

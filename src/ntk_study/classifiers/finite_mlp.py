@@ -19,10 +19,10 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.example_libraries import optimizers
 
 from ntk_study.classifiers.protocol import FitScore
 from ntk_study.kernels.fully_connected import fully_connected
+from ntk_study.training import adam_full_batch
 
 PARAMETERIZATIONS = {"he": "standard", "ntk": "ntk"}
 MIN_PADDED_ROWS = 32
@@ -47,13 +47,7 @@ def _programs(depth: int, width: int, n_outputs: int, parameterization: str, ste
             log_p = jax.nn.log_softmax(logits(p, x, class_mask))
             return -jnp.sum(row_mask * jnp.sum(one_hot * log_p, axis=1)) / jnp.sum(row_mask)
 
-        opt_init, opt_update, get_params = optimizers.adam(learning_rate)
-
-        def step(state, i):
-            return opt_update(i, jax.grad(loss)(get_params(state)), state), None
-
-        state, _ = jax.lax.scan(step, opt_init(params), jnp.arange(steps))
-        return get_params(state)
+        return adam_full_batch(loss, params, learning_rate, steps)
 
     @jax.jit
     def predict(params, x, class_mask, input_scale):

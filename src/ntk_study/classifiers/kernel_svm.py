@@ -11,11 +11,16 @@ from sklearn.svm import SVC
 from ntk_study.classifiers.protocol import FitScore
 
 
+def _single_class(y: np.ndarray, train: np.ndarray, test: np.ndarray) -> float | None:
+    """With one class among the training rows an SVC cannot fit: predict that class."""
+    return float(np.mean(y[test] == y[train][0])) if len(np.unique(y[train])) < 2 else None
+
+
 def precomputed_svm_accuracy(gram: np.ndarray, y: np.ndarray, c: float, train: np.ndarray,
                              test: np.ndarray) -> float:
     """Accuracy of an SVC with kernel ``gram`` (all rows x all rows), trained on ``train``."""
-    if len(np.unique(y[train])) < 2:  # one class in the training rows: predict it
-        return float(np.mean(y[test] == y[train][0]))
+    if (constant := _single_class(y, train, test)) is not None:
+        return constant
     model = SVC(kernel="precomputed", C=c)
     model.fit(gram[np.ix_(train, train)].astype(np.float64), y[train])
     return float(np.mean(model.predict(gram[np.ix_(test, train)].astype(np.float64)) == y[test]))
@@ -32,8 +37,8 @@ def precomputed_svm(grams: dict[str, np.ndarray], y: np.ndarray) -> FitScore:
 def feature_svm(x: np.ndarray, y: np.ndarray, kernel: str) -> FitScore:
     """Gaussian ("rbf", candidates C, gamma as a multiple of 1/d) or polynomial ("poly", C, degree) SVC."""
     def fit_score(candidate: dict[str, Any], train: np.ndarray, test: np.ndarray) -> float:
-        if len(np.unique(y[train])) < 2:
-            return float(np.mean(y[test] == y[train][0]))
+        if (constant := _single_class(y, train, test)) is not None:
+            return constant
         options = dict(candidate)
         if "gamma" in options:
             options["gamma"] = options["gamma"] / x.shape[1]

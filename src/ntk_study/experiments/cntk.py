@@ -19,11 +19,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
-from jax.example_libraries import optimizers
 
 from ntk_study.data.images import few_shot_pool
 from ntk_study.io import npz_writer, save_csv
 from ntk_study.kernels.convolutional import READOUTS, cntk_by_depth, convolutional
+from ntk_study.training import adam_full_batch
 
 N_CLASSES = 10
 
@@ -66,7 +66,6 @@ def kernel_regression_accuracy(k_train: np.ndarray, k_test: np.ndarray, y_train:
 def _cnn_programs(depth: int, readout: str, width: int, steps: int, learning_rate: float):
     """Jitted training and prediction of one CNN shape; rows are masked so every n shares them."""
     init_fn, apply_fn, _ = convolutional(depth, readout, width, N_CLASSES)
-    opt_init, opt_update, get_params = optimizers.adam(learning_rate)
 
     @jax.jit
     def train(key, x, y, row_mask):
@@ -76,10 +75,7 @@ def _cnn_programs(depth: int, readout: str, width: int, steps: int, learning_rat
             squared = jnp.sum((apply_fn(p, x) - y) ** 2, axis=1)
             return 0.5 * jnp.sum(row_mask * squared) / jnp.sum(row_mask)
 
-        def step(state, i):
-            return opt_update(i, jax.grad(loss)(get_params(state)), state), None
-
-        return get_params(jax.lax.scan(step, opt_init(params), jnp.arange(steps))[0])
+        return adam_full_batch(loss, params, learning_rate, steps)
 
     predict = jax.jit(lambda params, x: jnp.argmax(apply_fn(params, x), axis=1))
     return train, predict

@@ -16,7 +16,8 @@ import jax.numpy as jnp
 import numpy as np
 from neural_tangents import stax
 
-RELU_W_STD = float(np.sqrt(2.0))
+from ntk_study.kernels.fully_connected import RELU_W_STD
+
 READOUTS = ("vanilla", "gap")
 
 

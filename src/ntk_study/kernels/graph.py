@@ -23,7 +23,8 @@ import jax
 import numpy as np
 from neural_tangents import stax
 
-RELU_W_STD = float(np.sqrt(2.0))
+from ntk_study.kernels.fully_connected import RELU_W_STD
+
 SCALES = ("uniform", "degree")
 # The jumping-knowledge sum adds a pooled block output to deeper branches that start with Dense
 # layers of their own, so the branches are independent in the limit as FanInSum assumes.

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 from matplotlib.ticker import NullFormatter
 
 from ntk_study.analysis.cntk import PUBLISHED, summary
-from ntk_study.io import atomic_path
+from ntk_study.io import save_text
 from ntk_study.plots.style import apply_style, save_figure
 
 STYLES = {("CNTK", "gap"): ("CNTK-GAP", "C0", "-"), ("CNTK", "vanilla"): ("CNTK-V", "C1", "-"),
@@ -63,5 +63,4 @@ def write_table(out_dir: Path, settings: dict[str, Any]) -> None:
     published = PUBLISHED.to_markdown(index=False)
     text = ("**Test accuracy (%), mean ± std over draws, by training-set size.**\n\n" + wide.to_markdown(index=False)
             + "\n\n**Published (Arora et al. 2019, full CIFAR-10, 32x32), by depth:**\n\n" + published + "\n")
-    with atomic_path(out_dir / "table.md") as tmp:
-        tmp.write_text(text)
+    save_text(out_dir / "table.md", text)

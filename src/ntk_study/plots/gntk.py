@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ntk_study.analysis.gntk import comparison
-from ntk_study.io import atomic_path
+from ntk_study.io import save_text
 from ntk_study.plots.style import apply_style, save_figure
 
 
@@ -48,5 +48,4 @@ def write_table(out_dir: Path) -> None:
                      f"| {t['sum']:.1f} / {t['max']:.1f} |")
     text = ("**Accuracy (%) over the 10 GIN folds, ours and published.** A pass computes the Gram "
             "matrices of every block count for one (layers per block, scaling).\n\n" + "\n".join(lines) + "\n")
-    with atomic_path(out_dir / "table.md") as tmp:
-        tmp.write_text(text)
+    save_text(out_dir / "table.md", text)

@@ -8,7 +8,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 
 from ntk_study.analysis.uci import PUBLISHED, accuracy_table, ours
-from ntk_study.io import atomic_path
+from ntk_study.io import save_text
 from ntk_study.plots.style import apply_style, save_figure
 
 
@@ -56,5 +56,4 @@ def write_table(out_dir: Path) -> None:
             "(1 = best); the published one ranks among 179+ classifiers, so compare orderings.\n\n"
             + "\n".join(lines) + "\n\n```{dropdown} Accuracy per dataset (%)\n\n"
             + per_dataset.to_markdown(index=False) + "\n```\n")
-    with atomic_path(out_dir / "table.md") as tmp:
-        tmp.write_text(text)
+    save_text(out_dir / "table.md", text)
