@@ -47,3 +47,15 @@ def test_claim_table_escapes_norm_bars():
     markdown = render_claims(claims)
     header, _, row = markdown.splitlines()
     assert row.count("|") - row.count("\\|") == header.count("|")  # five cells, not more
+
+
+def test_provenance_sums_the_jobs_of_a_sharded_rule():
+    from ntk_study.report import _rule_runtimes
+
+    rules = [{"rule_file": "benchmarks/tab-cntk/compute.tsv", "runtime_s": 5.0, "max_rss_mb": 100.0}]
+    rules += [{"rule_file": f"benchmarks/tab-cntk/full_kernels_{k}.tsv", "runtime_s": 2.5, "max_rss_mb": 50.0 + k}
+              for k in range(3)]
+    rules += [{"rule_file": "benchmarks/tab-cntk/full_cnn_L21.tsv", "runtime_s": 7.0, "max_rss_mb": 70.0}]
+    assert _rule_runtimes(rules) == ["`compute`: 5.0 s, peak RSS 100.0 MB",
+                                     "`full_kernels` (3 jobs, total): 7.5 s, peak RSS 52.0 MB",
+                                     "`full_cnn_L21`: 7.0 s, peak RSS 70.0 MB"]

@@ -111,6 +111,24 @@ def cmd_cluster_estimate(args: argparse.Namespace) -> None:
                                    Path(args.results_dir)))
 
 
+def cmd_cntk_full_shard(args: argparse.Namespace) -> None:
+    from ntk_study.experiments.cntk_full import kernel_shard
+
+    kernel_shard(args.settings, args.seed, args.shard, Path(args.output), _prepared_paths(args))
+
+
+def cmd_cntk_full_solve(args: argparse.Namespace) -> None:
+    from ntk_study.experiments.cntk_full import solve
+
+    solve(args.settings, args.seed, [Path(path) for path in args.shards], Path(args.output), _prepared_paths(args))
+
+
+def cmd_cntk_full_cnn(args: argparse.Namespace) -> None:
+    from ntk_study.experiments.cntk_full import train_cnns
+
+    train_cnns(args.settings, args.seed, args.depth, Path(args.output), _prepared_paths(args))
+
+
 def cmd_gntk_timing(args: argparse.Namespace) -> None:
     from ntk_study.experiments.gntk import time_one_gram
 
@@ -184,6 +202,21 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--benchmarks-dir", default="benchmarks")
     sub.add_argument("--results-dir", default="results")
     sub.add_argument("--output", required=True)
+
+    def add_cntk_full_command(name: str, handler, help_text: str) -> argparse.ArgumentParser:
+        sub = add(name, handler, help_text)
+        sub.add_argument("--settings", type=_json, required=True, help="tab-cntk's config section as JSON")
+        sub.add_argument("--seed", type=int, required=True)
+        sub.add_argument("--prepared", nargs="+", required=True, help="resources/prepared/cifar10.npz")
+        sub.add_argument("--output", required=True)
+        return sub
+
+    sub = add_cntk_full_command("cntk-full-shard", cmd_cntk_full_shard, "tab-cntk full setting: one row shard of the kernels")
+    sub.add_argument("--shard", type=int, required=True)
+    sub = add_cntk_full_command("cntk-full-solve", cmd_cntk_full_solve, "tab-cntk full setting: kernel regression")
+    sub.add_argument("--shards", nargs="+", required=True, help="every shard file, in shard order")
+    sub = add_cntk_full_command("cntk-full-cnn", cmd_cntk_full_cnn, "tab-cntk full setting: the CNNs of one depth")
+    sub.add_argument("--depth", type=int, required=True)
 
     sub = add("gntk-timing", cmd_gntk_timing, "time one full-size GNTK Gram matrix (compilation included)")
     sub.add_argument("--prepared", required=True, help="resources/prepared/tu-<NAME>.npz")

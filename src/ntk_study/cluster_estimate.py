@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,38 +26,59 @@ from ntk_study.provenance import read_benchmark
 ASSUMED_GPU_SPEEDUP = 20.0
 
 
-def _stages(job: FigureJob) -> list[tuple[str, str, Callable[[dict[str, Any]], float]]]:
-    """(stage, timing file, work model) of each heavy rule of a figure."""
+@dataclass(frozen=True)
+class Stage:
+    """A heavy rule at paper scale, estimated from a rule measured in this run."""
+
+    rule: str  # the paper-scale rule (name suffix)
+    measured: str  # the measured rule's stage: its benchmark and timing files
+    timing_file: str
+    paper_work: Callable[[dict[str, Any]], float]  # work model of the paper-scale rule
+    measured_work: Callable[[dict[str, Any]], float]  # work model of the measured rule
+    resources: str  # the config's resources entry the paper-scale rule asks for
+
+
+def _stages(job: FigureJob) -> list[Stage]:
+    """The heavy rules of a figure. tab-cntk's full-CIFAR rules run at paper scale only, so they
+    are extrapolated from the measured kernels (shards) and compute (solve, CNNs) rules."""
     model = job.analysis()
-    stages = [("compute", TIMING_FILE, model.work)]
+    requests = "accelerated" if job.accelerated else "compute"
+    stages = [Stage("compute", "compute", TIMING_FILE, model.work, model.work, requests)]
     if job.kernel_files:
-        stages.insert(0, ("kernels", KERNEL_TIMING_FILE, model.kernel_work))
+        stages.insert(0, Stage("kernels", "kernels", KERNEL_TIMING_FILE, model.kernel_work, model.kernel_work, requests))
+    if job.full_setting:
+        stages += [
+            Stage("full_kernels (all shards)", "kernels", KERNEL_TIMING_FILE, model.full_kernel_work,
+                  model.kernel_work, "accelerated"),
+            Stage("full_solve", "compute", TIMING_FILE, model.full_solve_work, model.work, "compute"),
+            Stage("full_cnn (all depths)", "compute", TIMING_FILE, model.full_cnn_work, model.work, "accelerated"),
+        ]
     return stages
 
 
 def estimate(config: dict[str, Any], paper: dict[str, Any], benchmarks_dir: Path, results_dir: Path) -> pd.DataFrame:
     rows = []
     for job in REGISTRY.values():
-        for stage, timing_file, work in _stages(job):
-            rows.append(_estimate_rule(job, stage, timing_file, work, config, paper, benchmarks_dir, results_dir))
+        for stage in _stages(job):
+            if stage.paper_work(paper["figures"][job.id]) > 0:
+                rows.append(_estimate_rule(job, stage, config, paper, benchmarks_dir, results_dir))
     return pd.DataFrame(rows)
 
 
-def _estimate_rule(job: FigureJob, stage: str, timing_file: str, work: Callable[[dict[str, Any]], float],
-                   config: dict[str, Any], paper: dict[str, Any], benchmarks_dir: Path,
-                   results_dir: Path) -> dict[str, Any]:
-    measured = read_benchmark(benchmarks_dir / job.id / f"{stage}.tsv")
-    timing = json.loads((results_dir / job.id / timing_file).read_text())
-    ratio = work(paper["figures"][job.id]) / work(config["figures"][job.id])
+def _estimate_rule(job: FigureJob, stage: Stage, config: dict[str, Any], paper: dict[str, Any],
+                   benchmarks_dir: Path, results_dir: Path) -> dict[str, Any]:
+    measured = read_benchmark(benchmarks_dir / job.id / f"{stage.measured}.tsv")
+    timing = json.loads((results_dir / job.id / stage.timing_file).read_text())
+    ratio = stage.paper_work(paper["figures"][job.id]) / stage.measured_work(config["figures"][job.id])
     cpu_hours = (timing["compute_s"] * ratio + timing["startup_s"]) / 3600
-    requests = paper["resources"]["accelerated" if job.accelerated else "compute"]
+    requests = paper["resources"][stage.resources]
     return {
-        "rule": f"{job.rule_prefix}_{stage}",
+        "rule": f"{job.rule_prefix}_{stage.rule}",
         "measured_scale": config["scale"],
         "measured_runtime_s": measured["runtime_s"],
         "measured_compute_s": timing["compute_s"],
         "measured_max_rss_mb": measured["max_rss_mb"],
-        "scaling": " ".join(work.__doc__.split()),
+        "scaling": " ".join(stage.paper_work.__doc__.split()),
         "work_ratio_paper_to_measured": round(ratio, 1),
         "paper_runtime_this_cpu_h": round(cpu_hours, 2),
         "paper_gpu_hours": round(cpu_hours / ASSUMED_GPU_SPEEDUP, 2) if requests.get("gpu") else 0.0,

@@ -36,7 +36,20 @@ def validate_config(config: dict[str, Any], source: str = "the config") -> dict[
             f"invalid configuration in {source}:\n" + "\n".join(lines)
             + "\nFix these values (see config/config.yaml for a valid example)."
         )
+    _check_cntk_shards(config, source)
     return _with_defaults(config, schema())
+
+
+def _check_cntk_shards(config: dict[str, Any], source: str) -> None:
+    """tab-cntk's full setting: the shard count must give every kernel job some rows."""
+    from ntk_study.kernels.row_shards import shard_rows
+
+    full = config.get("figures", {}).get("tab-cntk", {}).get("full")
+    if full:
+        try:
+            shard_rows(full["n_train"], full["n_test"], full["shards"])
+        except ValueError as exc:
+            raise ConfigError(f"invalid configuration in {source}:\n  - figures.tab-cntk.full.shards: {exc}") from None
 
 
 def _with_defaults(value: Any, node: dict[str, Any]) -> Any:

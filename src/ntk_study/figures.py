@@ -42,11 +42,20 @@ class FigureJob:
     kernel_files: tuple[str, ...] = ()
     # Graph tables: the settings' "datasets" names TU graph sets, read as prepared "tu-<NAME>".
     graph_sets_in_settings: bool = False
+    # The settings may hold a "full" section (tab-cntk's full-CIFAR setting): its own rules
+    # (workflow/rules/cntk_full.smk) write more data files, named by the analysis module's
+    # ``full_data_files(settings)``, which the claims and plot stages read too.
+    full_setting: bool = False
 
     def prepared_datasets(self, settings: dict) -> tuple[str, ...]:
         """Every prepared dataset the figure reads, given its config section."""
         graph_sets = tuple(f"tu-{name}" for name in settings["datasets"]) if self.graph_sets_in_settings else ()
         return self.datasets + graph_sets
+
+    def data_outputs(self, settings: dict) -> tuple[str, ...]:
+        """Every data file the claims and plot stages read, given the figure's config section."""
+        extra = self.analysis().full_data_files(settings) if self.full_setting else ()
+        return (*self.data_files, *extra)
 
     @property
     def compute_outputs(self) -> tuple[str, ...]:
@@ -96,6 +105,6 @@ REGISTRY: dict[str, FigureJob] = {
         FigureJob("tab-gntk", "gntk", ("accuracies.csv", "grid.csv"), table_files=("table.md",),
                   kernel_files=("kernels.npz", "kernel_times.csv"), graph_sets_in_settings=True),
         FigureJob("tab-cntk", "cntk", ("accuracies.csv",), table_files=("table.md",), datasets=("cifar10",),
-                  kernel_files=("kernels.npz", "kernel_times.csv")),
+                  kernel_files=("kernels.npz", "kernel_times.csv"), full_setting=True),
     ]
 }

@@ -59,6 +59,12 @@ def save_csv(target: str | os.PathLike[str], frame: pd.DataFrame) -> None:
         frame.to_csv(tmp, index=False)
 
 
+def save_npy(target: str | os.PathLike[str], array: np.ndarray) -> None:
+    """Write one array as ``.npy`` atomically (readable with ``np.load(..., mmap_mode="r")``)."""
+    with atomic_path(target) as tmp, open(tmp, "wb") as handle:  # a path would get ".npy" appended
+        np.save(handle, array)
+
+
 def save_text(target: str | os.PathLike[str], text: str) -> None:
     """Write a text file (e.g. a Markdown table) atomically."""
     with atomic_path(target) as tmp:

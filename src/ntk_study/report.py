@@ -9,6 +9,7 @@ block; figures not regenerated yet get a "not reproduced yet" notice. The chapte
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -42,15 +43,29 @@ def render_claims(claims: pd.DataFrame) -> str:
     return _markdown_table(table)
 
 
+def _rule_runtimes(rules: list[dict[str, Any]]) -> list[str]:
+    """One entry per rule; the jobs of a sharded rule (stems ``<name>_<number>``, e.g. the
+    full-CIFAR kernel shards) are summed into one entry with their count."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for rule in rules:
+        stem = Path(rule["rule_file"]).stem
+        groups.setdefault(re.sub(r"_\d+$", "", stem), []).append(rule)
+    entries = []
+    for name, jobs in groups.items():
+        runtime = round(sum(job["runtime_s"] for job in jobs), 2)
+        peak = max(job["max_rss_mb"] for job in jobs)
+        label = f"`{name}`" if len(jobs) == 1 else f"`{name}` ({len(jobs)} jobs, total)"
+        entries.append(f"{label}: {runtime} s, peak RSS {peak} MB")
+    return entries
+
+
 def render_provenance(record: dict[str, Any]) -> str:
     settings = ", ".join(f"`{k} = {json.dumps(v)}`" for k, v in sorted(record["settings"].items()))
     if isinstance(record["data"], list):
         data = "; ".join(f"{d['file']} from `{d['location']}` (sha256 `{d['sha256'][:16]}…`)" for d in record["data"])
     else:
         data = record["data"]
-    rules = "; ".join(
-        f"`{Path(r['rule_file']).stem}`: {r['runtime_s']} s, peak RSS {r['max_rss_mb']} MB" for r in record["rules"]
-    )
+    rules = "; ".join(_rule_runtimes(record["rules"]))
     machine = record["machine"]
     machine_text = (f"{machine['host']}, {machine['platform']}, {machine['cpus']} CPUs, "
                     f"{machine['memory_gb']} GB, JAX {machine['jax']} on {', '.join(machine['jax_devices'])}")

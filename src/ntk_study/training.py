@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 Apply = Callable[[Any, jax.Array], jax.Array]
 
@@ -58,21 +59,27 @@ def cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
 
 def fit_classifier(apply: Apply, params: Any, x: jax.Array, labels: jax.Array, key: jax.Array, *,
                    learning_rate: float, momentum: float, batch_size: int, max_epochs: int,
-                   lr_decay: float = 1.0, stop_loss: float = 0.0) -> tuple[Any, list[dict[str, float]]]:
-    """Minibatch SGD with heavy-ball momentum on the cross-entropy, the step decayed by ``lr_decay``
-    every epoch; stops once the full training loss falls below ``stop_loss``.
+                   lr_decay: float = 1.0, stop_loss: float = 0.0,
+                   loss: Callable[[jax.Array, jax.Array], jax.Array] = cross_entropy,
+                   eval_batch_size: int = 2000) -> tuple[Any, list[dict[str, float]]]:
+    """Minibatch SGD with heavy-ball momentum on ``loss(logits, labels)`` (a mean over the batch;
+    cross-entropy by default), the step decayed by ``lr_decay`` every epoch; stops once the full
+    training loss falls below ``stop_loss``.
 
-    Returns the parameters and one record per epoch: steps so far, training loss and accuracy.
+    Returns the parameters and one record per epoch: steps so far, training loss and accuracy
+    (evaluated ``eval_batch_size`` images at a time, so the full set never passes at once).
     """
     x, labels = jnp.asarray(x), jnp.asarray(labels)
     n = x.shape[0]
     steps_per_epoch = max(n // batch_size, 1)
 
+    # The data are arguments, not closed-over constants, so a large training set is not baked
+    # into the compiled program.
     @jax.jit
-    def epoch(state, order, lr):
+    def epoch(state, x, labels, order, lr):
         def step(carry, batch):
             params, velocity = carry
-            grads = jax.grad(lambda p: cross_entropy(apply(p, x[batch]), labels[batch]))(params)
+            grads = jax.grad(lambda p: loss(apply(p, x[batch]), labels[batch]))(params)
             velocity = jax.tree_util.tree_map(lambda v, g: momentum * v + g, velocity, grads)
             params = jax.tree_util.tree_map(lambda p, v: p - lr * v, params, velocity)
             return (params, velocity), None
@@ -82,22 +89,33 @@ def fit_classifier(apply: Apply, params: Any, x: jax.Array, labels: jax.Array, k
         return state
 
     @jax.jit
-    def evaluate(params):
+    def batch_totals(params, x, labels):
         logits = apply(params, x)
-        return cross_entropy(logits, labels), jnp.mean(jnp.argmax(logits, axis=1) == labels)
+        return loss(logits, labels) * x.shape[0], jnp.sum(jnp.argmax(logits, axis=1) == labels)
+
+    def evaluate(params):
+        totals = [batch_totals(params, x[i:i + eval_batch_size], labels[i:i + eval_batch_size])
+                  for i in range(0, n, eval_batch_size)]
+        return sum(float(t[0]) for t in totals) / n, sum(int(t[1]) for t in totals) / n
 
     state = (params, jax.tree_util.tree_map(jnp.zeros_like, params))
-    loss, accuracy = evaluate(params)
-    history = [{"epoch": 0, "step": 0, "loss": float(loss), "accuracy": float(accuracy)}]
+    loss_value, accuracy = evaluate(params)
+    history = [{"epoch": 0, "step": 0, "loss": loss_value, "accuracy": accuracy}]
     for index in range(1, max_epochs + 1):
         key, order_key = jax.random.split(key)
-        state = epoch(state, jax.random.permutation(order_key, n), learning_rate * lr_decay ** (index - 1))
-        loss, accuracy = evaluate(state[0])
-        history.append({"epoch": index, "step": index * steps_per_epoch, "loss": float(loss),
-                        "accuracy": float(accuracy)})
-        if float(loss) < stop_loss:
+        state = epoch(state, x, labels, jax.random.permutation(order_key, n), learning_rate * lr_decay ** (index - 1))
+        loss_value, accuracy = evaluate(state[0])
+        history.append({"epoch": index, "step": index * steps_per_epoch, "loss": loss_value, "accuracy": accuracy})
+        if loss_value < stop_loss:
             break
     return state[0], history
+
+
+def predict_labels(apply: Apply, params: Any, x: np.ndarray | jax.Array, batch_size: int = 2000) -> np.ndarray:
+    """argmax of the outputs, ``batch_size`` inputs at a time."""
+    predict = jax.jit(lambda p, xs: jnp.argmax(apply(p, xs), axis=1))
+    return np.concatenate([np.asarray(predict(params, jnp.asarray(x[i:i + batch_size])))
+                           for i in range(0, len(x), batch_size)])
 
 
 def adam_full_batch(loss: Callable[[Any], jax.Array], params: Any, learning_rate: float | jax.Array,

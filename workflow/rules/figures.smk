@@ -3,18 +3,19 @@
 # Three thin rules per regenerated figure (see ntk_study.figures.REGISTRY):
 #   <id>_compute -> results/<id>/<data files>, <id>_claims -> claims.csv, <id>_plot -> images;
 # kernel tables first run <id>_kernels -> results/<id>/<kernel files>, which compute reads.
+# tab-cntk's full-CIFAR setting adds its own rules (cntk_full.smk) whose files claims and plot read.
 from ntk_study.figures import REGISTRY
 
 for job in REGISTRY.values():
     prepared = [f"{PREPARED}/{name}.npz" for name in job.prepared_datasets(figure_settings(job.id))]
+    data_files = [f"{RESULTS}/{job.id}/{name}" for name in job.data_outputs(figure_settings(job.id))]
     FIGURES_DONE[job.id] = {
-        "outputs": [f"{RESULTS}/{job.id}/{name}" for name in job.data_files + job.plot_outputs],
+        "outputs": data_files + [f"{RESULTS}/{job.id}/{name}" for name in job.plot_outputs],
         "benchmarks": [f"benchmarks/{job.id}/{stage}.tsv"
                        for stage in (["kernels"] if job.kernel_files else []) + ["compute", "plot"]],
         "data": sorted({f"{RAW}/{raw_source_of(name)}/manifest.json"
                         for name in job.prepared_datasets(figure_settings(job.id))}),
     }
-    data_files = [f"{RESULTS}/{job.id}/{name}" for name in job.data_files]
     requests = config["resources"]["accelerated" if job.accelerated else "compute"]
     settings = as_arg(figure_settings(job.id))
     kernel_files = [f"{RESULTS}/{job.id}/{name}" for name in job.kernel_outputs]

@@ -1,4 +1,5 @@
-"""tab-cntk: CNTK-GAP against CNTK-V, and the CNTK against the finite CNN, from accuracies.csv."""
+"""tab-cntk: CNTK-GAP against CNTK-V, and the CNTK against the finite CNN, from accuracies.csv and,
+when the settings hold a ``full`` section (the paper config), the full-CIFAR results under full/."""
 
 from __future__ import annotations
 
@@ -17,6 +18,45 @@ PUBLISHED = pd.DataFrame({
 })
 GAP_MARGIN = 2.0  # points: "by several points"
 
+# The full-CIFAR setting's files, relative to results/tab-cntk (the workflow and the experiment
+# both name them from here).
+FULL_CNTK_FILE = "full/cntk.csv"
+
+
+def full_shard_file(shard: int | str) -> str:
+    """Rows of the Gram matrices computed by kernel job ``shard`` (see experiments.cntk_full);
+    the workflow passes a wildcard pattern ("{shard}") for its output."""
+    return f"full/kernel_rows_{shard}.npy"
+
+
+def full_cnn_file(depth: int | str) -> str:
+    """Test accuracy of the finite CNNs (both readouts) of one depth on the full training set."""
+    return f"full/cnn_L{depth}.csv"
+
+
+def full_data_files(settings: dict[str, Any]) -> tuple[str, ...]:
+    """Result files of the full-CIFAR setting; none without a ``full`` section."""
+    if not settings.get("full"):
+        return ()
+    return (FULL_CNTK_FILE, *(full_cnn_file(depth) for depth in settings["depths"]))
+
+
+def full_summary(out_dir: Path) -> pd.DataFrame:
+    """Full-CIFAR accuracy per (model, readout, depth), the same columns as ``summary``."""
+    files = [out_dir / FULL_CNTK_FILE, *sorted((out_dir / "full").glob("cnn_L*.csv"))]
+    table = pd.concat([pd.read_csv(path) for path in files], ignore_index=True)
+    return table.rename(columns={"accuracy": "mean"}).assign(std=float("nan"), count=1)[
+        ["model", "readout", "depth", "n_train", "mean", "std", "count"]]
+
+
+def depth_trend(out_dir: Path, settings: dict[str, Any]) -> pd.DataFrame:
+    """Accuracy by depth of the kernels (and, for the full setting, the CNNs) on the largest
+    training set run: the full set when the settings have one, else the largest few-shot size."""
+    if settings.get("full"):
+        return full_summary(out_dir)
+    table = summary(out_dir)
+    return table[(table["model"] == "CNTK") & (table["n_train"] == max(settings["train_sizes"]))]
+
 
 def summary(out_dir: Path) -> pd.DataFrame:
     """Mean and std over draws of the accuracy, per (model, readout, depth, n_train)."""
@@ -27,10 +67,11 @@ def summary(out_dir: Path) -> pd.DataFrame:
 
 def claims(out_dir: Path, settings: dict[str, Any], scale: str) -> list[ClaimResult]:
     table = summary(out_dir)
-    cntk = table[table["model"] == "CNTK"]
-    largest = max(settings["train_sizes"])
-    at_largest = cntk[cntk["n_train"] == largest].pivot(index="depth", columns="readout", values="mean")
-    gap_lead = at_largest["gap"] - at_largest["vanilla"]
+    trend = depth_trend(out_dir, settings)
+    trend = trend[trend["model"] == "CNTK"]
+    largest = int(trend["n_train"].max())
+    by_depth = trend.pivot(index="depth", columns="readout", values="mean")
+    gap_lead = by_depth["gap"] - by_depth["vanilla"]
     depth = settings["few_shot_depth"]
     few = table[table["depth"] == depth].pivot_table(index=["readout", "n_train"], columns="model", values="mean")
     small = few.index.get_level_values("n_train") <= settings["small_n"]
@@ -46,6 +87,29 @@ def claims(out_dir: Path, settings: dict[str, Any], scale: str) -> list[ClaimRes
               passed=bool(lead.mean() > 0), scale=scale,
               measured_text="CNTK - CNN: " + ", ".join(f"{r} n={n}: {v:+.1f}" for (r, n), v in lead.items())),
     ]
+
+
+def full_kernel_work(settings: dict[str, Any]) -> float:
+    """Full setting: (upper-triangle training pairs + test x training pairs) x (pixels)^2 x deepest depth."""
+    full = settings.get("full") or {"n_train": 0, "n_test": 0}
+    n = full["n_train"]
+    return float(n * (n + 1) / 2 + full["n_test"] * n) * settings["image_size"] ** 4 * max(settings["depths"])
+
+
+def full_solve_work(settings: dict[str, Any]) -> float:
+    """Full setting: one n_train^3 / 3 symmetric solve and the test predictions per readout and depth."""
+    full = settings.get("full") or {"n_train": 0, "n_test": 0}
+    n = full["n_train"]
+    return float(2 * len(settings["depths"]) * (n**3 / 3 + full["n_test"] * n * 10))
+
+
+def full_cnn_work(settings: dict[str, Any]) -> float:
+    """Full setting, all CNN jobs: images x epochs x pixels x width^2 x depth, both readouts, every depth."""
+    if not settings.get("full"):
+        return 0.0
+    full, cnn = settings["full"], settings["full"]["cnn"]
+    return float(2 * full["n_train"] * cnn["epochs"] * settings["image_size"] ** 2 * cnn["width"] ** 2
+                 * sum(settings["depths"]))
 
 
 def _pairs(settings: dict[str, Any]) -> float:

@@ -1,0 +1,120 @@
+"""tab-cntk's full-CIFAR path: row shards of the Gram matrix, their assembly and solve, the
+minibatch CNN, and the config check of the shard count."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ntk_study.config import ConfigError, load_config, validate_config
+from ntk_study.kernels.row_shards import shard_rows
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("n_train, n_test, shards", [(40, 20, 3), (500, 100, 7), (50000, 10000, 200), (3, 1, 4), (5, 30, 20)])
+def test_shards_cover_the_upper_triangle_and_the_test_rows_exactly_once(n_train, n_test, shards):
+    blocks = shard_rows(n_train, n_test, shards)
+    assert len(blocks) == shards
+    assert [b.start for b in blocks[1:]] == [b.stop for b in blocks[:-1]]
+    assert all(b.stop > b.start for b in blocks)
+    assert blocks[0].start == 0 and blocks[-1].stop == n_train + n_test
+    training = [b for b in blocks if b.is_training(n_train)]
+    assert all(b.stop <= n_train and b.first_column == b.start for b in training)  # never straddles
+    assert all(b.first_column == 0 for b in blocks if not b.is_training(n_train))
+    if n_train >= 1000:  # equal work: the triangle's part of each training shard
+        work = [(b.stop - b.start) * (n_train - b.start) - (b.stop - b.start) ** 2 / 2 for b in training]
+        assert max(work) / min(work) < 1.1
+
+
+def test_too_many_shards_is_a_config_error_naming_the_key():
+    config = load_config(REPO / "config" / "test.yaml")
+    config["figures"]["tab-cntk"]["full"]["shards"] = 61  # 40 training + 20 test images
+    with pytest.raises(ConfigError, match=r"tab-cntk\.full\.shards: 61 shards for 40 training and 20 test rows.*change the shard count"):
+        validate_config(config)
+
+
+def test_mirroring_the_upper_triangle_restores_a_symmetric_matrix():
+    from ntk_study.experiments.cntk_full import mirror_upper_triangle
+
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(37, 37))
+    symmetric = a + a.T
+    damaged = np.triu(symmetric) + np.tril(rng.normal(size=(37, 37)), -1)
+    mirror_upper_triangle(damaged, chunk=8)
+    np.testing.assert_array_equal(damaged, symmetric)
+
+
+@pytest.fixture(scope="module")
+def tiny_cifar(tmp_path_factory) -> dict[str, Path]:
+    """A prepared-CIFAR file (the keys the loader reads) with 8x8 images of 10 noisy class means."""
+    rng = np.random.default_rng(1)
+    means = rng.integers(40, 215, size=(10, 8, 8, 3))
+
+    def split(n):
+        labels = np.arange(n) % 10
+        images = np.clip(means[labels] + rng.normal(0, 120, size=(n, 8, 8, 3)), 0, 255).astype(np.uint8)
+        return images, labels.astype(np.int64)
+
+    path = tmp_path_factory.mktemp("prepared") / "cifar10.npz"
+    (x_train, y_train), (x_test, y_test) = split(200), split(60)
+    np.savez(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    return {"cifar10": path}
+
+
+SETTINGS = {"image_size": 4, "depths": [1, 3], "full": {
+    "n_train": 120, "n_test": 40, "shards": 4,
+    "cnn": {"width": 16, "epochs": 30, "batch_size": 30, "learning_rate": 0.5, "momentum": 0.9}}}
+
+
+@pytest.fixture(scope="module")
+def shard_files(tiny_cifar, tmp_path_factory) -> list[Path]:
+    from ntk_study.experiments.cntk_full import kernel_shard
+
+    out = tmp_path_factory.mktemp("shards")
+    files = [out / f"kernel_rows_{shard}.npy" for shard in range(SETTINGS["full"]["shards"])]
+    for shard, path in enumerate(files):
+        kernel_shard(SETTINGS, 0, shard, path, tiny_cifar)
+    return files
+
+
+def test_sharded_kernels_assemble_to_the_direct_cntk_and_solve_like_the_dense_regression(
+        tiny_cifar, shard_files, tmp_path):
+    import pandas as pd
+
+    from ntk_study.experiments.cntk import kernel_regression_accuracy
+    from ntk_study.experiments.cntk_full import assemble_training_gram, full_images, kernel_keys, solve
+    from ntk_study.kernels.convolutional import cntk_by_depth
+
+    (x_train, y_train), (x_test, y_test) = full_images(SETTINGS, 0, tiny_cifar)
+    train, test = cntk_by_depth(x_train, x_train, [1, 3]), cntk_by_depth(x_test, x_train, [1, 3])
+    solve(SETTINGS, 0, shard_files, tmp_path / "cntk.csv", tiny_cifar)
+    solved = pd.read_csv(tmp_path / "cntk.csv").set_index(["readout", "depth"])["accuracy"]
+    for index, key in enumerate(kernel_keys(SETTINGS)):
+        gram = assemble_training_gram(SETTINGS, len(x_train), shard_files, index)
+        np.testing.assert_allclose(gram, train[key], rtol=1e-5)  # float32 storage
+        dense = 100 * kernel_regression_accuracy(train[key], test[key], y_train, y_test)
+        assert solved[key] == pytest.approx(dense, abs=100 / len(y_test) + 1e-9)
+    assert 20 < solved.min() and solved.max() < 100  # noisy classes: above chance, not trivial
+
+
+def test_a_missing_shard_is_refused(tiny_cifar, shard_files, tmp_path):
+    from ntk_study.experiments.cntk_full import solve
+
+    with pytest.raises(ValueError, match="3 shard files given, the config gives 4"):
+        solve(SETTINGS, 0, shard_files[:3], tmp_path / "cntk.csv", tiny_cifar)
+    assert not (tmp_path / "cntk.csv").exists()
+
+
+def test_minibatch_cnn_fits_the_squared_loss_to_the_kernel_targets(tiny_cifar, tmp_path):
+    import pandas as pd
+
+    from ntk_study.experiments.cntk_full import train_cnns
+
+    train_cnns(SETTINGS, 0, 1, tmp_path / "cnn.csv", tiny_cifar)
+    rows = pd.read_csv(tmp_path / "cnn.csv")
+    assert list(rows["readout"]) == ["vanilla", "gap"] and set(rows["model"]) == {"CNN"}
+    assert (rows["train_loss"] < rows["initial_train_loss"] / 2).all(), rows
+    assert (rows["train_accuracy"] > 30).all(), rows  # chance: 10%
