@@ -15,6 +15,12 @@ import numpy as np
 Apply = Callable[[Any, jax.Array], jax.Array]
 
 
+def as_float32(params: Any) -> Any:
+    """Parameters in float32, the images' precision, even when float64 is enabled in the process
+    (a convolution refuses mixed dtypes)."""
+    return jax.tree_util.tree_map(lambda leaf: leaf.astype(jnp.float32), params)
+
+
 def squared_loss(apply: Apply, params: Any, x: jax.Array, y: jax.Array) -> jax.Array:
     return 0.5 * jnp.sum((apply(params, x).reshape(y.shape) - y) ** 2)
 

@@ -96,13 +96,6 @@ def full_kernel_work(settings: dict[str, Any]) -> float:
     return float(n * (n + 1) / 2 + full["n_test"] * n) * settings["image_size"] ** 4 * max(settings["depths"])
 
 
-def full_solve_work(settings: dict[str, Any]) -> float:
-    """Full setting: one n_train^3 / 3 symmetric solve and the test predictions per readout and depth."""
-    full = settings.get("full") or {"n_train": 0, "n_test": 0}
-    n = full["n_train"]
-    return float(2 * len(settings["depths"]) * (n**3 / 3 + full["n_test"] * n * 10))
-
-
 def full_cnn_work(settings: dict[str, Any]) -> float:
     """Full setting, all CNN jobs: images x epochs x pixels x width^2 x depth, both readouts, every depth."""
     if not settings.get("full"):

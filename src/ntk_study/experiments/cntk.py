@@ -23,7 +23,7 @@ import pandas as pd
 from ntk_study.data.images import few_shot_pool
 from ntk_study.io import npz_writer, save_csv
 from ntk_study.kernels.convolutional import READOUTS, cntk_by_depth, convolutional
-from ntk_study.training import adam_full_batch
+from ntk_study.training import adam_full_batch, as_float32
 
 N_CLASSES = 10
 
@@ -69,7 +69,7 @@ def _cnn_programs(depth: int, readout: str, width: int, steps: int, learning_rat
 
     @jax.jit
     def train(key, x, y, row_mask):
-        _, params = init_fn(key, x.shape)
+        params = as_float32(init_fn(key, x.shape)[1])
 
         def loss(p):
             squared = jnp.sum((apply_fn(p, x) - y) ** 2, axis=1)

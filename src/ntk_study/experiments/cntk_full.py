@@ -30,7 +30,7 @@ from ntk_study.experiments.cntk import N_CLASSES, targets
 from ntk_study.io import save_csv, save_npy
 from ntk_study.kernels.convolutional import READOUTS, cntk_by_depth, convolutional
 from ntk_study.kernels.row_shards import shard_rows
-from ntk_study.training import fit_classifier, predict_labels
+from ntk_study.training import as_float32, fit_classifier, predict_labels
 
 
 def full_images(settings: dict[str, Any], seed: int, prepared: dict[str, Path]):
@@ -142,7 +142,7 @@ def train_cnns(settings: dict[str, Any], seed: int, depth: int, output: Path, pr
         began = time.perf_counter()
         init_fn, apply_fn, _ = convolutional(depth, readout, cnn["width"], N_CLASSES)
         key = jax.random.PRNGKey(seed + 1000 * depth + index)
-        _, params = init_fn(key, x_train.shape)
+        params = as_float32(init_fn(key, x_train.shape)[1])
         params, history = fit_classifier(
             apply_fn, params, x_train, y_train, jax.random.fold_in(key, 1), learning_rate=cnn["learning_rate"],
             momentum=cnn["momentum"], batch_size=min(cnn["batch_size"], len(y_train)), max_epochs=cnn["epochs"],

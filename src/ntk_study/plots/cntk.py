@@ -85,4 +85,4 @@ def full_table(out_dir: Path, settings: dict[str, Any]) -> str:
     return (f"**Full setting: {full['n_train']:,} training and {full['n_test']:,} test images, "
             f"{settings['image_size']}x{settings['image_size']}, one run, test accuracy (%) by depth** "
             "(published CNN accuracies: CNN-V 59.97 … 75.57%, CNN-GAP 63.81 … 83.30% over the depths):\n\n"
-            + wide[columns].to_markdown(index=False) + "\n")
+            + wide[columns].astype(object).where(wide[columns].notna(), "–").to_markdown(index=False) + "\n")
