@@ -14,7 +14,8 @@ from ntk_study.kernels.row_shards import shard_rows
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("n_train, n_test, shards", [(40, 20, 3), (500, 100, 7), (50000, 10000, 200), (3, 1, 4), (5, 30, 20)])
+@pytest.mark.parametrize("n_train, n_test, shards",
+                         [(40, 20, 3), (500, 100, 7), (50000, 10000, 200), (3, 1, 4), (5, 30, 20)])
 def test_shards_cover_the_upper_triangle_and_the_test_rows_exactly_once(n_train, n_test, shards):
     blocks = shard_rows(n_train, n_test, shards)
     assert len(blocks) == shards
@@ -32,7 +33,8 @@ def test_shards_cover_the_upper_triangle_and_the_test_rows_exactly_once(n_train,
 def test_too_many_shards_is_a_config_error_naming_the_key():
     config = load_config(REPO / "config" / "test.yaml")
     config["figures"]["tab-cntk"]["full"]["shards"] = 61  # 40 training + 20 test images
-    with pytest.raises(ConfigError, match=r"tab-cntk\.full\.shards: 61 shards for 40 training and 20 test rows.*change the shard count"):
+    with pytest.raises(ConfigError, match=r"tab-cntk\.full\.shards: 61 shards for 40 training and 20 test rows"
+                                          r".*change the shard count"):
         validate_config(config)
 
 
@@ -118,3 +120,28 @@ def test_minibatch_cnn_fits_the_squared_loss_to_the_kernel_targets(tiny_cifar, t
     assert list(rows["readout"]) == ["vanilla", "gap"] and set(rows["model"]) == {"CNN"}
     assert (rows["train_loss"] < rows["initial_train_loss"] / 2).all(), rows
     assert (rows["train_accuracy"] > 30).all(), rows  # chance: 10%
+
+
+def test_gap_claim_uses_the_full_setting_when_the_config_has_one(tmp_path):
+    import pandas as pd
+
+    from ntk_study.analysis.cntk import FULL_CNTK_FILE, claims, full_cnn_file
+
+    settings = {"train_sizes": [10, 20], "depths": [3, 4], "few_shot_depth": 3, "small_n": 20,
+                "full": {"n_train": 50000, "n_test": 10000}}
+    few_shot = [{"draw": d, "n_train": n, "readout": r, "depth": depth, "model": m,
+                 "accuracy": 30.0 if r == "vanilla" else 29.0}  # few-shot: GAP below V
+                for d in range(2) for n in (10, 20) for r in ("vanilla", "gap") for depth in (3, 4)
+                for m in ("CNTK", "CNN")]
+    pd.DataFrame(few_shot).to_csv(tmp_path / "accuracies.csv", index=False)
+    (tmp_path / "full").mkdir()
+    pd.DataFrame([{"model": "CNTK", "readout": r, "depth": depth, "n_train": 50000,
+                   "accuracy": {"vanilla": 65.0, "gap": 76.0}[r]} for r in ("vanilla", "gap") for depth in (3, 4)]
+                 ).to_csv(tmp_path / FULL_CNTK_FILE, index=False)
+    for depth in (3, 4):
+        pd.DataFrame([{"model": "CNN", "readout": r, "depth": depth, "n_train": 50000, "accuracy": 60.0}
+                      for r in ("vanilla", "gap")]).to_csv(tmp_path / full_cnn_file(depth), index=False)
+    gap = claims(tmp_path, settings, "paper")[0]
+    assert gap.passed == "yes" and "n = 50000: depth 3: +11.0, depth 4: +11.0" in gap.measured
+    without_full = {key: value for key, value in settings.items() if key != "full"}
+    assert claims(tmp_path, without_full, "quick")[0].passed == "no"

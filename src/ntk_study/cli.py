@@ -211,7 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--output", required=True)
         return sub
 
-    sub = add_cntk_full_command("cntk-full-shard", cmd_cntk_full_shard, "tab-cntk full setting: one row shard of the kernels")
+    sub = add_cntk_full_command("cntk-full-shard", cmd_cntk_full_shard,
+                                "tab-cntk full setting: one row shard of the kernels")
     sub.add_argument("--shard", type=int, required=True)
     sub = add_cntk_full_command("cntk-full-solve", cmd_cntk_full_solve, "tab-cntk full setting: kernel regression")
     sub.add_argument("--shards", nargs="+", required=True, help="every shard file, in shard order")

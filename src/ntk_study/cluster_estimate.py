@@ -47,7 +47,8 @@ def _stages(job: FigureJob) -> list[Stage]:
     requests = "accelerated" if job.accelerated else "compute"
     stages = [Stage("compute", "compute", TIMING_FILE, model.work, model.work, requests)]
     if job.kernel_files:
-        stages.insert(0, Stage("kernels", "kernels", KERNEL_TIMING_FILE, model.kernel_work, model.kernel_work, requests))
+        stages.insert(0, Stage("kernels", "kernels", KERNEL_TIMING_FILE, model.kernel_work, model.kernel_work,
+                               requests))
     if job.full_setting:
         stages += [
             Stage("full_kernels (all shards)", "kernels", KERNEL_TIMING_FILE, model.full_kernel_work,

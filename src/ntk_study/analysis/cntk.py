@@ -41,10 +41,9 @@ def full_data_files(settings: dict[str, Any]) -> tuple[str, ...]:
     return (FULL_CNTK_FILE, *(full_cnn_file(depth) for depth in settings["depths"]))
 
 
-def full_summary(out_dir: Path) -> pd.DataFrame:
+def full_summary(out_dir: Path, settings: dict[str, Any]) -> pd.DataFrame:
     """Full-CIFAR accuracy per (model, readout, depth), the same columns as ``summary``."""
-    files = [out_dir / FULL_CNTK_FILE, *sorted((out_dir / "full").glob("cnn_L*.csv"))]
-    table = pd.concat([pd.read_csv(path) for path in files], ignore_index=True)
+    table = pd.concat([pd.read_csv(out_dir / name) for name in full_data_files(settings)], ignore_index=True)
     return table.rename(columns={"accuracy": "mean"}).assign(std=float("nan"), count=1)[
         ["model", "readout", "depth", "n_train", "mean", "std", "count"]]
 
@@ -53,7 +52,7 @@ def depth_trend(out_dir: Path, settings: dict[str, Any]) -> pd.DataFrame:
     """Accuracy by depth of the kernels (and, for the full setting, the CNNs) on the largest
     training set run: the full set when the settings have one, else the largest few-shot size."""
     if settings.get("full"):
-        return full_summary(out_dir)
+        return full_summary(out_dir, settings)
     table = summary(out_dir)
     return table[(table["model"] == "CNTK") & (table["n_train"] == max(settings["train_sizes"]))]
 

@@ -89,7 +89,8 @@ def mirror_upper_triangle(matrix: np.ndarray, chunk: int = 4096) -> None:
         diagonal[...] = upper + np.triu(upper, 1).T
 
 
-def assemble_training_gram(settings: dict[str, Any], n_train: int, shard_files: list[Path], key_index: int) -> np.ndarray:
+def assemble_training_gram(settings: dict[str, Any], n_train: int, shard_files: list[Path],
+                           key_index: int) -> np.ndarray:
     """The full (n_train, n_train) float64 training matrix of one kernel from the training shards."""
     gram = np.empty((n_train, n_train))
     for block, path in zip(shard_rows(n_train, settings["full"]["n_test"], settings["full"]["shards"]), shard_files):
