@@ -134,6 +134,8 @@ def test_study_on_slurm_survives_interruption_and_a_killed_job(cluster, tmp_path
     assert len([1 for job, _, _, _ in submitted if job == killed_job]) == 2
     rules = {rule for _, _, rule, _ in submitted}
     heavy = {f"{job.rule_prefix}_{stage}" for job in REGISTRY.values() for stage in ("kernels", "compute")}
+    full_cifar = {"tab_cntk_full_kernels", "tab_cntk_full_solve", "tab_cntk_full_cnn"}  # test config has it
+    heavy |= full_cifar
     assert rules <= {"prepare", *heavy}, rules
     assert any(rule.endswith("_compute") for rule in rules)
     assert all(slurm_log.exists() for _, _, _, slurm_log in submitted)
