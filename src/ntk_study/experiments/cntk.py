@@ -23,6 +23,7 @@ import pandas as pd
 from ntk_study.data.images import few_shot_pool
 from ntk_study.io import npz_writer, save_csv
 from ntk_study.kernels.convolutional import READOUTS, cntk_by_depth, convolutional
+from ntk_study.padding import pad_rows
 from ntk_study.training import adam_full_batch, as_float32
 
 N_CLASSES = 10
@@ -53,6 +54,11 @@ def kernels(settings: dict[str, Any], seed: int, out_dir: Path, prepared: dict[s
 def targets(labels: np.ndarray) -> np.ndarray:
     """One-hot regression targets of Arora et al.: 0.9 for the class, -0.1 elsewhere."""
     return np.eye(N_CLASSES)[labels] - 0.1
+
+
+def squared_to_targets(logits: jax.Array, labels: jax.Array) -> jax.Array:
+    """Half the squared distance to the ``targets`` of ``labels`` (traceable), mean over images."""
+    return 0.5 * jnp.mean(jnp.sum((logits - (jax.nn.one_hot(labels, N_CLASSES) - 0.1)) ** 2, axis=1))
 
 
 def kernel_regression_accuracy(k_train: np.ndarray, k_test: np.ndarray, y_train: np.ndarray,
@@ -87,12 +93,10 @@ def cnn_accuracy(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y
     to the same 0.9 / -0.1 targets; the training rows are zero-padded to ``padded_rows`` and masked
     (a few padded sizes: one compilation each, shared by all draws)."""
     train, predict = _cnn_programs(depth, readout, cnn["width"], cnn["steps"], cnn["learning_rate"])
-    n = len(y_train)
-    x = np.zeros((padded_rows, *x_train.shape[1:]), dtype=np.float32)
-    x[:n] = x_train
-    y = np.zeros((padded_rows, N_CLASSES), dtype=np.float32)
-    y[:n] = targets(y_train)
-    params = train(jax.random.PRNGKey(seed), x, y, (np.arange(padded_rows) < n).astype(np.float32))
+    x = pad_rows(x_train.astype(np.float32), padded_rows)
+    y = pad_rows(targets(y_train).astype(np.float32), padded_rows)
+    row_mask = (np.arange(padded_rows) < len(y_train)).astype(np.float32)
+    params = train(jax.random.PRNGKey(seed), x, y, row_mask)
     return float(np.mean(np.asarray(predict(params, np.asarray(x_test, np.float32))) == y_test))
 
 

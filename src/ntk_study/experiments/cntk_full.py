@@ -26,9 +26,9 @@ import pandas as pd
 import scipy.linalg
 
 from ntk_study.data.images import few_shot_pool
-from ntk_study.experiments.cntk import N_CLASSES, targets
+from ntk_study.experiments.cntk import N_CLASSES, squared_to_targets, targets
 from ntk_study.io import save_csv, save_npy
-from ntk_study.kernels.convolutional import READOUTS, cntk_by_depth, convolutional
+from ntk_study.kernels.convolutional import READOUTS, cntk_by_depth, cntk_keys, convolutional
 from ntk_study.kernels.row_shards import shard_rows
 from ntk_study.training import as_float32, fit_classifier, predict_labels
 
@@ -44,7 +44,7 @@ def full_images(settings: dict[str, Any], seed: int, prepared: dict[str, Path]):
 
 def kernel_keys(settings: dict[str, Any]) -> list[tuple[str, int]]:
     """(readout, depth) of each kernel, in the order of a shard file's first axis."""
-    return [(readout, depth) for depth in sorted(set(settings["depths"])) for readout in READOUTS]
+    return cntk_keys(settings["depths"])
 
 
 # Rows computed per call for a training shard: each chunk starts its columns at its own first row,
@@ -127,12 +127,6 @@ def solve(settings: dict[str, Any], seed: int, shard_files: list[Path], output: 
                      "seconds": round(time.perf_counter() - began, 2)})
         print(rows[-1], flush=True)
     save_csv(output, pd.DataFrame(rows))
-
-
-def squared_to_targets(logits: jax.Array, labels: jax.Array) -> jax.Array:
-    """Half the squared distance to the 0.9 / -0.1 targets, summed over classes, mean over images."""
-    one_hot = jax.nn.one_hot(labels, N_CLASSES) - 0.1
-    return 0.5 * jax.numpy.mean(jax.numpy.sum((logits - one_hot) ** 2, axis=1))
 
 
 def train_cnns(settings: dict[str, Any], seed: int, depth: int, output: Path, prepared: dict[str, Path]) -> None:

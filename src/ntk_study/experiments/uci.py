@@ -25,11 +25,13 @@ from ntk_study.io import npz_writer, save_csv
 from ntk_study.kernels.fully_connected import depth_fixed_pairs, fully_connected_ntk_table
 from ntk_study.kernels.precision import enable_float64
 
-CLASSIFIERS = ["NTK", "NN (He init)", "NN (NTK init)", "RF", "Gaussian kernel", "Polynomial kernel"]
+
+def kernel_name(depth: int, fixed: int) -> str:
+    return f"L{depth}_f{fixed}"
 
 
 def kernel_key(task: str, depth: int, fixed: int) -> str:
-    return f"{task}/L{depth}_f{fixed}"
+    return f"{task}/{kernel_name(depth, fixed)}"
 
 
 def _tasks(settings: dict[str, Any], seed: int, prepared: dict[str, Path]) -> list[UciTask]:
@@ -79,7 +81,7 @@ def compute(settings: dict[str, Any], seed: int, out_dir: Path, prepared: dict[s
     rows = []
     with np.load(out_dir / "kernels.npz") as stored:
         for task in tasks:
-            grams = {f"L{depth}_f{fixed}": stored[kernel_key(task.name, depth, fixed)] for depth, fixed in pairs}
+            grams = {kernel_name(depth, fixed): stored[kernel_key(task.name, depth, fixed)] for depth, fixed in pairs}
             for name, (fit_score, grid) in _classifiers(task, grams, settings, seed).items():
                 began = time.perf_counter()
                 result = select_then_evaluate(fit_score, grid, task.validation, task.folds)

@@ -17,6 +17,7 @@ import numpy as np
 from neural_tangents import stax
 
 from ntk_study.kernels.fully_connected import RELU_W_STD
+from ntk_study.padding import pad_rows
 
 READOUTS = ("vanilla", "gap")
 
@@ -128,15 +129,15 @@ def cntk_by_depth(x1: np.ndarray, x2: np.ndarray, depths: list[int],
     x1, x2 = np.asarray(x1), np.asarray(x2)
     out = np.zeros((len(depths) * len(READOUTS), len(x1), len(x2)))
     for i in range(0, len(x1), batch):
-        rows = _padded(x1[i:i + batch], batch)
+        rows = pad_rows(x1[i:i + batch], batch)
         for j in range(0, len(x2), batch):
-            block = np.asarray(fn(rows, _padded(x2[j:j + batch], batch)))
+            block = np.asarray(fn(rows, pad_rows(x2[j:j + batch], batch)))
             out[:, i:i + batch, j:j + batch] = block[:, :min(batch, len(x1) - i), :min(batch, len(x2) - j)]
-    keys = [(name, depth) for depth in depths for name in READOUTS]
-    return {key: out[k] for k, key in enumerate(keys)}
+    return {key: out[k] for k, key in enumerate(cntk_keys(depths))}
 
 
-def _padded(x: np.ndarray, rows: int) -> np.ndarray:
-    if len(x) == rows:
-        return x
-    return np.concatenate([x, np.zeros((rows - len(x), *x.shape[1:]), x.dtype)])
+def cntk_keys(depths: list[int] | tuple[int, ...]) -> list[tuple[str, int]]:
+    """(readout, depth) of every kernel ``cntk_by_depth`` gives, in the order it computes them."""
+    return [(readout, depth) for depth in sorted(set(depths)) for readout in READOUTS]
+
+

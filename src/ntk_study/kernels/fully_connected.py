@@ -14,6 +14,8 @@ import jax.numpy as jnp
 import numpy as np
 from neural_tangents import stax
 
+from ntk_study.padding import pad_rows
+
 RELU_W_STD = float(np.sqrt(2.0))
 
 
@@ -84,13 +86,11 @@ def fully_connected_ntk_table(x: np.ndarray, max_depth: int, row_block: int = 51
     table = _ntk_table_fn(max_depth)
     n = x.shape[0]
     padded = -(-n // 128) * 128
-    x = jnp.concatenate([jnp.asarray(x), jnp.zeros((padded - n, x.shape[1]), jnp.asarray(x).dtype)])
+    x = pad_rows(x, padded)
     row_block = min(row_block, padded)
     out = np.empty((len(depth_fixed_pairs(max_depth)), n, n), dtype=np.asarray(x).dtype)
     for start in range(0, n, row_block):
         count = min(row_block, n - start)
-        rows = x[start:start + row_block]
-        if rows.shape[0] < row_block:
-            rows = jnp.concatenate([rows, jnp.zeros((row_block - rows.shape[0], x.shape[1]), x.dtype)])
-        out[:, start:start + count] = np.asarray(table(rows, x))[:, :count, :n]
+        out[:, start:start + count] = np.asarray(table(pad_rows(x[start:start + row_block], row_block), x))[
+            :, :count, :n]
     return out
