@@ -153,7 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = add("download", cmd_download, "fetch and verify a dataset's files")
     sub.add_argument("--dataset", required=True)
     sub.add_argument("--raw-dir", required=True)
-    sub.add_argument("--mirror", default="")
+    sub.add_argument("--mirror", default=None,
+                     help="data mirror (directory or base URL); omit to use the canonical hosts")
 
     sub = add("prepare", cmd_prepare, "parse a downloaded dataset into one .npz")
     sub.add_argument("--dataset", required=True)

@@ -31,6 +31,11 @@ def as_arg(value):
     return shlex.quote(json.dumps(value, sort_keys=True))
 
 
+def option_with_value(flag, value):
+    """``flag 'value'`` for a shell command, or nothing when the value is unset or empty."""
+    return f"{flag} {shlex.quote(str(value))}" if value not in (None, "") else ""
+
+
 def figure_settings(figure_id):
     return config["figures"][figure_id]
 

@@ -6,7 +6,8 @@ rule download:
     output:
         f"{RAW}/{{source}}/manifest.json",
     params:
-        mirror=config.get("data_mirror") or "",
+        # No data_mirror: the option is left out and the canonical hosts are used.
+        mirror_option=option_with_value("--mirror", config.get("data_mirror")),
     wildcard_constraints:
         source="mnist|cifar10|uci121|tu",
     log:
@@ -15,7 +16,7 @@ rule download:
         "benchmarks/download/{source}.tsv"
     shell:
         "{NTK} download --dataset {wildcards.source} --raw-dir {RAW}"
-        " --mirror {params.mirror:q} > {log} 2>&1"
+        " {params.mirror_option} > {log} 2>&1"
 
 
 rule prepare:

@@ -61,16 +61,19 @@ def file_digest(path: str | Path, algorithm: str = "sha256") -> str:
     return digest.hexdigest()
 
 
-def verify_checksum(path: Path, expected: str, label: str) -> None:
+DEFAULT_MISMATCH_ADVICE = (
+    "The download is corrupt, truncated or not the expected file: delete it and download "
+    "again, or check that the mirror's SHA256SUMS matches its files."
+)
+
+
+def verify_checksum(path: Path, expected: str, label: str, advice: str | None = None) -> None:
     """Raise DataError unless ``path`` has the ``algorithm:hex`` digest ``expected``."""
     algorithm, _, want = expected.partition(":")
     got = file_digest(path, algorithm)
     if got != want.lower():
-        raise DataError(
-            f"checksum mismatch for {label}: expected {algorithm} {want}, got {got}. "
-            "The download is corrupt, truncated or not the expected file: delete it and "
-            "download again, or check that the mirror's SHA256SUMS matches its files."
-        )
+        raise DataError(f"checksum mismatch for {label}: expected {algorithm} {want}, got {got}. "
+                        f"{advice or DEFAULT_MISMATCH_ADVICE}")
 
 
 def _copy_with_progress(source: BinaryIO, target: BinaryIO, total: int | None, label: str) -> None:
@@ -87,12 +90,14 @@ def _copy_with_progress(source: BinaryIO, target: BinaryIO, total: int | None, l
         print(f"  {label}: {done / 1e6:.1f} MB", file=sys.stderr, flush=True)
 
 
-def fetch(location: str, target: str | Path, expected: str | None, timeout: float = 120.0) -> str:
+def fetch(location: str, target: str | Path, expected: str | None, timeout: float = 120.0,
+          advice: str | None = None) -> str:
     """Copy ``location`` (URL or path) to ``target``, verified against ``expected``.
 
     ``expected`` is ``"sha256:<hex>"`` or ``"md5:<hex>"``; ``None`` means no pinned checksum
-    is known (a warning is printed). Returns the sha256 of the file written. Nothing is
-    left at ``target`` if the copy or the verification fails.
+    is known (a warning is printed). ``advice`` replaces the default fix named by a checksum
+    mismatch. Returns the sha256 of the file written. Nothing is left at ``target`` if the
+    copy or the verification fails.
     """
     target = Path(target)
     label = target.name
@@ -115,7 +120,7 @@ def fetch(location: str, target: str | Path, expected: str | None, timeout: floa
             print(f"  warning: no pinned checksum for {label}; recording its sha256 only",
                   file=sys.stderr, flush=True)
         else:
-            verify_checksum(tmp, expected, f"{label} (from {location})")
+            verify_checksum(tmp, expected, f"{label} (from {location})", advice)
         sha256 = file_digest(tmp)
     return sha256
 

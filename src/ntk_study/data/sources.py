@@ -4,10 +4,15 @@ A *mirror* is a directory or base URL with one folder per dataset (``mnist/``, `
 ``uci121/``, ``tu/``), each holding the dataset's files and a ``SHA256SUMS``; every file is
 verified against that list. Without a mirror the canonical hosts are used, verified against
 the checksums pinned here where they are published.
+
+``$NTK_STUDY_CANONICAL_URL`` (a base URL or directory) stands in for every canonical host:
+files are then fetched from ``<it>/<dataset>/<canonical file name>`` and verified exactly like
+canonical downloads (for a proxy, an internal copy of the canonical files, or the tests).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from ntk_study.data.errors import DataError
@@ -65,6 +70,15 @@ SOURCES: dict[str, Source] = {
 }
 
 
+CANONICAL_URL_VARIABLE = "NTK_STUDY_CANONICAL_URL"
+
+
+def canonical_base(source: Source) -> str:
+    """The canonical host of ``source``, or its folder under ``$NTK_STUDY_CANONICAL_URL``."""
+    override = os.environ.get(CANONICAL_URL_VARIABLE, "").strip()
+    return join_location(override, source.name) if override else source.base_url
+
+
 @dataclass(frozen=True)
 class PlannedFile:
     """One file to fetch: where from, its name, and the checksum to verify."""
@@ -86,11 +100,10 @@ def source_for(dataset: str) -> Source:
 def plan_download(dataset: str, mirror: str | None) -> list[PlannedFile]:
     """List the files to fetch for ``dataset`` from the canonical host or from ``mirror``."""
     source = source_for(dataset)
-    if mirror is None:
-        return [
-            PlannedFile(f"{source.base_url}/{name}", name, source.checksums.get(name))
-            for name in source.files
-        ]
+    if not mirror:
+        base = canonical_base(source)
+        return [PlannedFile(join_location(base, name), name, source.checksums.get(name))
+                for name in source.files]
     sums_location = join_location(mirror, dataset, "SHA256SUMS")
     try:
         sums = parse_checksum_file(read_text(sums_location))
