@@ -81,6 +81,13 @@ def cmd_plot(args: argparse.Namespace) -> None:
     REGISTRY[args.figure].plotter().plot(Path(args.results_dir) / args.figure, args.settings)
 
 
+def cmd_copy_results(args: argparse.Namespace) -> None:
+    from ntk_study.io import copy_file
+
+    for path in args.inputs:
+        copy_file(Path(path), Path(args.output_dir) / Path(path).name)
+
+
 def cmd_pending(args: argparse.Namespace) -> None:
     from ntk_study.claims import pending, write_claims
 
@@ -177,6 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = add_figure_command("claims", cmd_claims, "check a figure's claims into claims.csv")
     sub.add_argument("--scale", required=True)
     add_figure_command("plot", cmd_plot, "draw a figure's images")
+
+    sub = add("copy-results", cmd_copy_results, "copy another figure's data files into a figure's results")
+    sub.add_argument("--inputs", nargs="+", required=True)
+    sub.add_argument("--output-dir", required=True)
 
     sub = add("pending", cmd_pending, "claims of a figure not reproduced yet")
     sub.add_argument("--figure", required=True)

@@ -43,6 +43,8 @@ def _stages(job: FigureJob) -> list[Stage]:
     are extrapolated from the measured kernels (shards) and compute (CNN training) rules. Its
     CPU solve is not listed: no quick-scale rule does dense solves at a size that predicts it
     (the README states its measured LAPACK cost instead)."""
+    if job.data_from:  # no compute of its own: its runs are counted with the figure it reads
+        return []
     model = job.analysis()
     requests = "accelerated" if job.accelerated else "compute"
     stages = [Stage("compute", "compute", TIMING_FILE, model.work, model.work, requests)]

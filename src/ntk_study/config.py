@@ -37,6 +37,7 @@ def validate_config(config: dict[str, Any], source: str = "the config") -> dict[
             + "\nFix these values (see config/config.yaml for a valid example)."
         )
     _check_cntk_shards(config, source)
+    _check_noisy_label_curve(config, source)
     return _with_defaults(config, schema())
 
 
@@ -50,6 +51,16 @@ def _check_cntk_shards(config: dict[str, Any], source: str) -> None:
             shard_rows(full["n_train"], full["n_test"], full["shards"])
         except ValueError as exc:
             raise ConfigError(f"invalid configuration in {source}:\n  - figures.tab-cntk.full.shards: {exc}") from None
+
+
+def _check_noisy_label_curve(config: dict[str, Any], source: str) -> None:
+    """fig-noisy-labels-curve draws one of tab-noisy-labels' noise levels."""
+    figures = config.get("figures", {})
+    curve, table = figures.get("fig-noisy-labels-curve"), figures.get("tab-noisy-labels")
+    if curve and table and not any(abs(curve["noise"] - p) < 1e-9 for p in table["noise_levels"]):
+        raise ConfigError(f"invalid configuration in {source}:\n  - figures.fig-noisy-labels-curve.noise: "
+                          f"{curve['noise']} is not one of figures.tab-noisy-labels.noise_levels "
+                          f"{table['noise_levels']}")
 
 
 def _with_defaults(value: Any, node: dict[str, Any]) -> Any:

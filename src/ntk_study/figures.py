@@ -46,6 +46,10 @@ class FigureJob:
     # (workflow/rules/cntk_full.smk) write more data files, named by the analysis module's
     # ``full_data_files(settings)``, which the claims and plot stages read too.
     full_setting: bool = False
+    # Figures drawn from another figure's runs: the id whose compute rule writes this figure's
+    # data files. Such a figure has no compute rule; the workflow copies those files into its
+    # own results folder, which its claims and plot stages read.
+    data_from: str = ""
 
     def prepared_datasets(self, settings: dict) -> tuple[str, ...]:
         """Every prepared dataset the figure reads, given its config section."""
@@ -100,11 +104,18 @@ REGISTRY: dict[str, FigureJob] = {
         FigureJob("fig-projections-cifar", "projections", ("spectrum.csv",), datasets=("cifar10",)),
         FigureJob("fig-generalization-bound", "generalization_bound", ("bound.csv",),
                   datasets=("mnist", "cifar10")),
+        FigureJob("tab-noisy-labels", "noisy_labels", ("histories.csv", "selection.csv"),
+                  table_files=("table.md",), datasets=("cifar10",)),
+        FigureJob("fig-noisy-labels-curve", "noisy_labels_curve", ("histories.csv",),
+                  data_from="tab-noisy-labels"),
+        FigureJob("fig-aux-is-ridge", "aux_ridge", ("predictions.csv", "runs.csv"), datasets=("mnist",)),
         FigureJob("tab-uci", "uci", ("accuracies.csv",), table_files=("table.md",), datasets=("uci121",),
                   kernel_files=("kernels.npz", "kernel_times.csv")),
         FigureJob("tab-gntk", "gntk", ("accuracies.csv", "grid.csv"), table_files=("table.md",),
                   kernel_files=("kernels.npz", "kernel_times.csv"), graph_sets_in_settings=True),
         FigureJob("tab-cntk", "cntk", ("accuracies.csv",), table_files=("table.md",), datasets=("cifar10",),
                   kernel_files=("kernels.npz", "kernel_times.csv"), full_setting=True),
+        FigureJob("fig-phase-ntk-change", "phase_ntk_change", ("changes.csv",)),
+        FigureJob("fig-ntk-structure", "ntk_structure", ("curves.csv", "probe_ntk.npz"), datasets=("mnist",)),
     ]
 }

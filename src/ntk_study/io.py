@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
@@ -69,6 +70,12 @@ def save_text(target: str | os.PathLike[str], text: str) -> None:
     """Write a text file (e.g. a Markdown table) atomically."""
     with atomic_path(target) as tmp:
         tmp.write_text(text)
+
+
+def copy_file(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
+    """Copy a file atomically."""
+    with atomic_path(target) as tmp:
+        shutil.copyfile(source, tmp)
 
 
 def save_json(target: str | os.PathLike[str], payload: Any) -> None:

@@ -36,31 +36,85 @@ def gd_step_fn(apply: Apply, learning_rate: float) -> Callable[[Any, jax.Array, 
     return step
 
 
-def gradient_descent(apply: Apply, params: Any, x: jax.Array, y: jax.Array, learning_rate: float,
-                     steps: int, record_every: int = 1) -> tuple[Any, jax.Array]:
-    """Run ``steps`` GD steps; return the final parameters and the loss every ``record_every`` steps
-    (entry j is the loss after j * record_every steps, entry 0 at initialisation)."""
-    step = gd_step_fn(apply, learning_rate)
+def full_batch_gd_fn(objective: Callable[..., jax.Array], learning_rate: float, steps: int,
+                     record_every: int = 1) -> Callable[..., tuple[Any, jax.Array]]:
+    """Full-batch GD theta <- theta - eta grad_theta objective(theta, *data) on any objective of a
+    parameter pytree. Returns ``run(params, *data)``, which takes ``steps`` steps, ``record_every``
+    at a time in one jitted ``lax.scan``, and returns the final parameters and the objective every
+    ``record_every`` steps (entry j after j * record_every steps, entry 0 at the start). ``data``
+    are traced arguments, so one ``run`` serves many initialisations and datasets of the same
+    shapes with a single compilation."""
+    grad = jax.grad(objective)
 
     @jax.jit
-    def run_block(params):
+    def run_block(params, *data):
         def body(p, _):
-            return step(p, x, y), None
+            return jax.tree_util.tree_map(lambda w, g: w - learning_rate * g, p, grad(p, *data)), None
 
         params, _ = jax.lax.scan(body, params, None, length=record_every)
-        return params, squared_loss(apply, params, x, y)
+        return params, objective(params, *data)
 
-    losses = [squared_loss(apply, params, x, y)]
-    for _ in range(steps // record_every):
-        params, loss = run_block(params)
-        losses.append(loss)
-    return params, jnp.stack(losses)
+    def run(params: Any, *data: Any) -> tuple[Any, jax.Array]:
+        values = [objective(params, *data)]
+        for _ in range(steps // record_every):
+            params, value = run_block(params, *data)
+            values.append(value)
+        return params, jnp.stack(values)
+
+    return run
+
+
+def full_batch_gd(objective: Callable[[Any], jax.Array], params: Any, learning_rate: float, steps: int,
+                  record_every: int = 1) -> tuple[Any, jax.Array]:
+    """``full_batch_gd_fn`` run once on an objective of the parameters alone (data closed over)."""
+    return full_batch_gd_fn(objective, learning_rate, steps, record_every)(params)
+
+
+def gradient_descent(apply: Apply, params: Any, x: jax.Array, y: jax.Array, learning_rate: float,
+                     steps: int, record_every: int = 1) -> tuple[Any, jax.Array]:
+    """Run ``steps`` GD steps on the squared loss; return the final parameters and the loss every
+    ``record_every`` steps (entry j is the loss after j * record_every steps, entry 0 at
+    initialisation)."""
+    return full_batch_gd(lambda p: squared_loss(apply, p, x, y), params, learning_rate, steps, record_every)
 
 
 def cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
     """Mean softmax cross-entropy for integer labels."""
     log_probs = jax.nn.log_softmax(logits)
     return -jnp.mean(jnp.take_along_axis(log_probs, labels[:, None], axis=1))
+
+
+def momentum_epoch_fn(objective: Callable[..., jax.Array], momentum: float, batch_size: int,
+                      steps_per_epoch: int) -> Callable[..., Any]:
+    """One epoch of minibatch SGD with heavy-ball momentum.
+
+    ``objective(params, batch, *data)`` is the loss of one minibatch (``batch``: its indices into
+    the training arrays). Returns ``epoch(state, data, order, lr)`` with ``state = (params,
+    velocity)``, ``data`` a tuple of arrays and ``order`` a permutation of the training indices
+    (the first ``steps_per_epoch * batch_size`` are used). The data are arguments, not
+    closed-over constants, so a large training set is not baked into the compiled program.
+
+    Each step is one jitted call, looped in Python: on XLA's CPU backend a convolution's
+    gradient inside a ``lax.scan`` loop runs 20-30x slower than the same step compiled alone
+    (measured: a 2-layer CNN on 8x8 images, 2.0 s vs 0.1 s per epoch of 1,000 images).
+    """
+    gradient = jax.grad(objective)
+
+    @jax.jit
+    def step(state, data, batch, lr):
+        params, velocity = state
+        grads = gradient(params, batch, *data)
+        velocity = jax.tree_util.tree_map(lambda v, g: momentum * v + g, velocity, grads)
+        params = jax.tree_util.tree_map(lambda p, v: p - lr * v, params, velocity)
+        return params, velocity
+
+    def epoch(state, data, order, lr):
+        batches = np.asarray(order)[: steps_per_epoch * batch_size].reshape(steps_per_epoch, batch_size)
+        for batch in batches:
+            state = step(state, data, batch, lr)
+        return state
+
+    return epoch
 
 
 def fit_classifier(apply: Apply, params: Any, x: jax.Array, labels: jax.Array, key: jax.Array, *,
@@ -78,21 +132,8 @@ def fit_classifier(apply: Apply, params: Any, x: jax.Array, labels: jax.Array, k
     x, labels = jnp.asarray(x), jnp.asarray(labels)
     n = x.shape[0]
     steps_per_epoch = max(n // batch_size, 1)
-
-    # The data are arguments, not closed-over constants, so a large training set is not baked
-    # into the compiled program.
-    @jax.jit
-    def epoch(state, x, labels, order, lr):
-        def step(carry, batch):
-            params, velocity = carry
-            grads = jax.grad(lambda p: loss(apply(p, x[batch]), labels[batch]))(params)
-            velocity = jax.tree_util.tree_map(lambda v, g: momentum * v + g, velocity, grads)
-            params = jax.tree_util.tree_map(lambda p, v: p - lr * v, params, velocity)
-            return (params, velocity), None
-
-        batches = order[: steps_per_epoch * batch_size].reshape(steps_per_epoch, batch_size)
-        state, _ = jax.lax.scan(step, state, batches)
-        return state
+    epoch = momentum_epoch_fn(lambda p, batch, x, labels: loss(apply(p, x[batch]), labels[batch]),
+                              momentum, batch_size, steps_per_epoch)
 
     @jax.jit
     def batch_totals(params, x, labels):
@@ -109,7 +150,8 @@ def fit_classifier(apply: Apply, params: Any, x: jax.Array, labels: jax.Array, k
     history = [{"epoch": 0, "step": 0, "loss": loss_value, "accuracy": accuracy}]
     for index in range(1, max_epochs + 1):
         key, order_key = jax.random.split(key)
-        state = epoch(state, x, labels, jax.random.permutation(order_key, n), learning_rate * lr_decay ** (index - 1))
+        state = epoch(state, (x, labels), jax.random.permutation(order_key, n),
+                      learning_rate * lr_decay ** (index - 1))
         loss_value, accuracy = evaluate(state[0])
         history.append({"epoch": index, "step": index * steps_per_epoch, "loss": loss_value, "accuracy": accuracy})
         if loss_value < stop_loss:
@@ -125,8 +167,15 @@ def predict_labels(apply: Apply, params: Any, x: np.ndarray | jax.Array, batch_s
 
 
 def adam_full_batch(loss: Callable[[Any], jax.Array], params: Any, learning_rate: float | jax.Array,
-                    steps: int) -> Any:
-    """``steps`` full-batch Adam steps on ``loss(params)`` inside one ``lax.scan`` (call under jit)."""
+                    steps: int, record: Callable[[Any], Any] | None = None, record_every: int = 1) -> Any:
+    """``steps`` full-batch Adam steps on ``loss(params)`` inside one ``lax.scan`` (call under jit).
+
+    Returns the final parameters. With ``record``, returns ``(params, records)`` instead:
+    ``record(params)`` (any pytree of arrays) at the start and after every ``record_every`` steps,
+    stacked along a leading axis of length ``steps // record_every + 1`` (entry j after
+    j * record_every steps). The optimiser state carries across the records, so the steps taken are
+    the same as without ``record``.
+    """
     from jax.example_libraries import optimizers
 
     opt_init, opt_update, get_params = optimizers.adam(learning_rate)
@@ -134,5 +183,17 @@ def adam_full_batch(loss: Callable[[Any], jax.Array], params: Any, learning_rate
     def step(state, i):
         return opt_update(i, jax.grad(loss)(get_params(state)), state), None
 
-    state, _ = jax.lax.scan(step, opt_init(params), jnp.arange(steps))
-    return get_params(state)
+    if record is None:
+        state, _ = jax.lax.scan(step, opt_init(params), jnp.arange(steps))
+        return get_params(state)
+    if record_every < 1 or steps % record_every:
+        raise ValueError(f"record_every ({record_every}) must divide steps ({steps})")
+
+    def block(state, start):
+        state, _ = jax.lax.scan(step, state, start + jnp.arange(record_every))
+        return state, record(get_params(state))
+
+    state, records = jax.lax.scan(block, opt_init(params), jnp.arange(0, steps, record_every))
+    records = jax.tree_util.tree_map(lambda first, rest: jnp.concatenate([first[None], rest]),
+                                     record(params), records)
+    return get_params(state), records

@@ -2,6 +2,8 @@
 # variable used there directly would see its last value.
 # Three thin rules per regenerated figure (see ntk_study.figures.REGISTRY):
 #   <id>_compute -> results/<id>/<data files>, <id>_claims -> claims.csv, <id>_plot -> images;
+# a figure drawn from another figure's runs (data_from) has <id>_data, a copy of those files,
+# instead of a compute rule;
 # kernel tables first run <id>_kernels -> results/<id>/<kernel files>, which compute reads.
 # tab-cntk's full-CIFAR setting adds its own rules (cntk_full.smk) whose files claims and plot read.
 from ntk_study.figures import REGISTRY
@@ -9,16 +11,38 @@ from ntk_study.figures import REGISTRY
 for job in REGISTRY.values():
     prepared = [f"{PREPARED}/{name}.npz" for name in job.prepared_datasets(figure_settings(job.id))]
     data_files = [f"{RESULTS}/{job.id}/{name}" for name in job.data_outputs(figure_settings(job.id))]
+    # The figure whose compute rule made the data (itself, or the one named by data_from).
+    source = REGISTRY[job.data_from] if job.data_from else job
     FIGURES_DONE[job.id] = {
         "outputs": data_files + [f"{RESULTS}/{job.id}/{name}" for name in job.plot_outputs],
-        "benchmarks": [f"benchmarks/{job.id}/{stage}.tsv"
-                       for stage in (["kernels"] if job.kernel_files else []) + ["compute", "plot"]],
+        "benchmarks": [f"benchmarks/{source.id}/{stage}.tsv"
+                       for stage in (["kernels"] if source.kernel_files else []) + ["compute"]]
+                      + [f"benchmarks/{job.id}/plot.tsv"],
         "data": sorted({f"{RAW}/{raw_source_of(name)}/manifest.json"
-                        for name in job.prepared_datasets(figure_settings(job.id))}),
+                        for name in source.prepared_datasets(figure_settings(source.id))}),
     }
     requests = config["resources"]["accelerated" if job.accelerated else "compute"]
     settings = as_arg(figure_settings(job.id))
     kernel_files = [f"{RESULTS}/{job.id}/{name}" for name in job.kernel_outputs]
+
+    if job.data_from:
+
+        rule:
+            name:
+                f"{job.rule_prefix}_data"
+            localrule: True
+            input:
+                [f"{RESULTS}/{job.data_from}/{name}" for name in job.data_files],
+            output:
+                data_files,
+            params:
+                output_dir=f"{RESULTS}/{job.id}",
+            log:
+                f"logs/{job.id}/data.log",
+            benchmark:
+                f"benchmarks/{job.id}/data.tsv"
+            shell:
+                "{NTK} copy-results --inputs {input} --output-dir {params.output_dir} > {log} 2>&1"
 
     if job.kernel_files:
 
@@ -45,29 +69,31 @@ for job in REGISTRY.values():
                 "{NTK} kernels {params.figure} --settings {params.settings} --seed {SEED}"
                 " --results-dir {RESULTS} --prepared {input.prepared} > {log} 2>&1"
 
-    rule:
-        name:
-            f"{job.rule_prefix}_compute"
-        input:
-            prepared=prepared,
-            kernels=kernel_files,
-        output:
-            [f"{RESULTS}/{job.id}/{name}" for name in job.compute_outputs],
-        threads: requests["threads"]
-        resources:
-            mem_mb=requests["mem_mb"],
-            runtime=requests["runtime"],
-            gpu=requests.get("gpu", 0),
-        params:
-            figure=job.id,
-            settings=settings,
-        log:
-            f"logs/{job.id}/compute.log",
-        benchmark:
-            f"benchmarks/{job.id}/compute.tsv"
-        shell:
-            "{NTK} compute {params.figure} --settings {params.settings} --seed {SEED} --results-dir {RESULTS}"
-            " --prepared {input.prepared} > {log} 2>&1"
+    if not job.data_from:
+
+        rule:
+            name:
+                f"{job.rule_prefix}_compute"
+            input:
+                prepared=prepared,
+                kernels=kernel_files,
+            output:
+                [f"{RESULTS}/{job.id}/{name}" for name in job.compute_outputs],
+            threads: requests["threads"]
+            resources:
+                mem_mb=requests["mem_mb"],
+                runtime=requests["runtime"],
+                gpu=requests.get("gpu", 0),
+            params:
+                figure=job.id,
+                settings=settings,
+            log:
+                f"logs/{job.id}/compute.log",
+            benchmark:
+                f"benchmarks/{job.id}/compute.tsv"
+            shell:
+                "{NTK} compute {params.figure} --settings {params.settings} --seed {SEED} --results-dir {RESULTS}"
+                " --prepared {input.prepared} > {log} 2>&1"
 
     rule:
         name:

@@ -16,8 +16,8 @@ rule scorecard:
 
 rule cluster_estimate:
     input:
-        benchmarks=[path for done in FIGURES_DONE.values() for path in done["benchmarks"]],
-        timings=[f"{RESULTS}/{figure_id}/compute_timing.json" for figure_id in FIGURES_DONE],
+        benchmarks=sorted({path for done in FIGURES_DONE.values() for path in done["benchmarks"]}),
+        timings=[f"{RESULTS}/{job.id}/compute_timing.json" for job in REGISTRY.values() if not job.data_from],
         paper="config/paper.yaml",
     output:
         f"{RESULTS}/cluster-estimate.csv",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,42 @@ def image_subset(prepared_file: str | Path, split: str, n: int, seed: int) -> tu
     return (x - channel_means).reshape(n, -1), labels[chosen].astype(np.int32)
 
 
+def channel_statistics(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and standard deviation of uint8 images (N, H, W, C), scaled to [0, 1]."""
+    scaled = images.reshape(-1, images.shape[-1]) / 255.0
+    return scaled.mean(axis=0), scaled.std(axis=0)
+
+
+def standardise_and_pool(images: np.ndarray, statistics: tuple[np.ndarray, np.ndarray],
+                         image_size: int) -> np.ndarray:
+    """uint8 images (n, s, s, C) -> float32 (n, image_size, image_size, C): scaled to [0, 1],
+    channel-standardised with ``statistics`` (mean, std), average-pooled to ``image_size``."""
+    mean, std = statistics
+    x = (images.astype(np.float64) / 255.0 - mean) / std
+    factor = x.shape[1] // image_size
+    if factor * image_size != x.shape[1]:
+        raise ValueError(f"image_size {image_size} must divide the image side {x.shape[1]}")
+    n, side, _, channels = x.shape
+    x = x.reshape(n, image_size, factor, image_size, factor, channels).mean(axis=(2, 4))
+    return x.astype(np.float32)
+
+
+def image_splits(prepared_file: str | Path, n_train: int, n_test: int, image_size: int,
+                 seed: int) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Seeded random subsets of the training and test splits as images (n, s, s, C) float32
+    (see ``standardise_and_pool``; statistics of the whole training split) with int64 labels."""
+    data = load_prepared(prepared_file)
+    statistics = channel_statistics(data["x_train"])
+    rng = np.random.default_rng(seed)
+    subsets = []
+    for split, n in (("train", n_train), ("test", n_test)):
+        images, labels = data[f"x_{split}"], data[f"y_{split}"]
+        chosen = np.sort(rng.choice(len(labels), size=n, replace=False))
+        subsets.append((standardise_and_pool(images[chosen], statistics, image_size),
+                        labels[chosen].astype(np.int64)))
+    return subsets[0], subsets[1]
+
+
 def few_shot_pool(prepared_file: str | Path, n_max: int, n_test: int, image_size: int, draws: int,
                   seed: int) -> tuple[list[tuple[np.ndarray, np.ndarray]], tuple[np.ndarray, np.ndarray]]:
     """CIFAR-style few-shot sets: per draw, ``n_max`` class-balanced training images ordered so that
@@ -31,18 +68,8 @@ def few_shot_pool(prepared_file: str | Path, n_max: int, n_test: int, image_size
     training split's statistics, average-pooled to ``image_size``."""
     data = load_prepared(prepared_file)
     x_train, y_train = data["x_train"], data["y_train"].astype(np.int64)
-    scaled = x_train.reshape(-1, x_train.shape[-1]) / 255.0
-    mean, std = scaled.mean(axis=0), scaled.std(axis=0)
-
-    def prepare(images: np.ndarray) -> np.ndarray:
-        x = (images.astype(np.float64) / 255.0 - mean) / std
-        factor = x.shape[1] // image_size
-        if factor * image_size != x.shape[1]:
-            raise ValueError(f"image_size {image_size} must divide the image side {x.shape[1]}")
-        n, side, _, channels = x.shape
-        x = x.reshape(n, image_size, factor, image_size, factor, channels).mean(axis=(2, 4))
-        return x.astype(np.float32)
-
+    prepare = functools.partial(standardise_and_pool, statistics=channel_statistics(x_train),
+                                image_size=image_size)
     classes = np.unique(y_train)
     pools = []
     for draw in range(draws):

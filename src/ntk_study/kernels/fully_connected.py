@@ -36,6 +36,27 @@ def fully_connected(depth: int, width: int = 512, n_outputs: int = 1, parameteri
                        stax.Dense(n_outputs, W_std=RELU_W_STD, b_std=None, parameterization=parameterization))
 
 
+def phase_network(depth: int, width: int, sigma_w2: float, n_outputs: int = 1, biases: bool = False):
+    """``(init_fn, apply_fn, kernel_fn)`` of the ReLU network of Seleznova & Kutyniok (2022).
+
+    ``depth`` hidden layers Dense(width) -> ReLU and a linear readout, every weight
+    W_ij ~ N(0, sigma_w2 / fan-in) (standard parameterisation, as in their Theorem 7): sigma_w2 < 2 is
+    the ordered phase, 2 the edge of chaos (He initialisation), > 2 the chaotic phase. With
+    ``biases``, every layer has a bias that starts at zero (sigma_b^2 = 0) and is trained, as in the
+    paper's code, so its gradient is part of the NTK; without, there are no bias parameters. The
+    hidden layers after the first are one ``stax.repeat`` block (a ``lax.scan``), so a network of any
+    depth compiles as fast as a shallow one; they still get independent weights. The analytic
+    ``kernel_fn`` of the standard parameterisation uses the finite widths: its NTK(x, x) is the mean
+    of the empirical Theta(x, x) of this network at any width (tested in tests/test_chapter5_phases.py).
+    """
+    if depth < 1:
+        raise ValueError(f"depth must be at least 1, got {depth}")
+    w_std, b_std = float(np.sqrt(sigma_w2)), (0.0 if biases else None)
+    hidden = stax.serial(stax.Dense(width, W_std=w_std, b_std=b_std, parameterization="standard"), stax.Relu())
+    return stax.serial(hidden, stax.repeat(hidden, depth - 1),
+                       stax.Dense(n_outputs, W_std=w_std, b_std=b_std, parameterization="standard"))
+
+
 def fully_connected_ntk(x1: np.ndarray, x2: np.ndarray | None, depth: int, fixed: int = 0) -> np.ndarray:
     """The NTK of ``fully_connected(depth)`` with its bottom ``fixed`` hidden layers not trained."""
     if not 0 <= fixed < depth + 1:
