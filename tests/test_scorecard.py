@@ -59,3 +59,12 @@ def test_provenance_sums_the_jobs_of_a_sharded_rule():
     assert _rule_runtimes(rules) == ["`compute`: 5.0 s, peak RSS 100.0 MB",
                                      "`full_kernels` (3 jobs, total): 7.5 s, peak RSS 52.0 MB",
                                      "`full_cnn_L21`: 7.0 s, peak RSS 70.0 MB"]
+
+
+def test_provenance_names_the_rules_of_the_figure_it_draws_from():
+    from ntk_study.report import _rule_runtimes
+
+    rules = [{"rule_file": "benchmarks/tab-noisy-labels/compute.tsv", "runtime_s": 5.0, "max_rss_mb": 100.0},
+             {"rule_file": "benchmarks/fig-noisy-labels-curve/plot.tsv", "runtime_s": 1.0, "max_rss_mb": 10.0}]
+    assert _rule_runtimes(rules, "fig-noisy-labels-curve") == [
+        "`tab-noisy-labels compute`: 5.0 s, peak RSS 100.0 MB", "`plot`: 1.0 s, peak RSS 10.0 MB"]

@@ -43,13 +43,17 @@ def render_claims(claims: pd.DataFrame) -> str:
     return _markdown_table(table)
 
 
-def _rule_runtimes(rules: list[dict[str, Any]]) -> list[str]:
+def _rule_runtimes(rules: list[dict[str, Any]], figure_id: str = "") -> list[str]:
     """One entry per rule; the jobs of a sharded rule (stems ``<name>_<number>``, e.g. the
-    full-CIFAR kernel shards) are summed into one entry with their count."""
+    full-CIFAR kernel shards) are summed into one entry with their count. A rule of another
+    figure (the one whose runs this figure is drawn from) is named with that figure's id."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for rule in rules:
-        stem = Path(rule["rule_file"]).stem
-        groups.setdefault(re.sub(r"_\d+$", "", stem), []).append(rule)
+        path = Path(rule["rule_file"])
+        name = re.sub(r"_\d+$", "", path.stem)
+        if figure_id and path.parent.name != figure_id:
+            name = f"{path.parent.name} {name}"
+        groups.setdefault(name, []).append(rule)
     entries = []
     for name, jobs in groups.items():
         runtime = round(sum(job["runtime_s"] for job in jobs), 2)
@@ -65,7 +69,7 @@ def render_provenance(record: dict[str, Any]) -> str:
         data = "; ".join(f"{d['file']} from `{d['location']}` (sha256 `{d['sha256'][:16]}…`)" for d in record["data"])
     else:
         data = record["data"]
-    rules = "; ".join(_rule_runtimes(record["rules"]))
+    rules = "; ".join(_rule_runtimes(record["rules"], record["figure"]))
     machine = record["machine"]
     machine_text = (f"{machine['host']}, {machine['platform']}, {machine['cpus']} CPUs, "
                     f"{machine['memory_gb']} GB, JAX {machine['jax']} on {', '.join(machine['jax_devices'])}")
