@@ -68,3 +68,52 @@ def test_provenance_names_the_rules_of_the_figure_it_draws_from():
              {"rule_file": "benchmarks/fig-noisy-labels-curve/plot.tsv", "runtime_s": 1.0, "max_rss_mb": 10.0}]
     assert _rule_runtimes(rules, "fig-noisy-labels-curve") == [
         "`tab-noisy-labels compute`: 5.0 s, peak RSS 100.0 MB", "`plot`: 1.0 s, peak RSS 10.0 MB"]
+
+
+def _scorecard_with(rows: dict[str, list[str]]) -> pd.DataFrame:
+    """A scorecard of the whole catalogue, pending except the verdicts given per ID."""
+    records = []
+    for spec in catalog.figures():
+        verdicts = rows.get(spec.id, [NOT_REPRODUCED] * len(spec.claims))
+        records += [{"id": spec.id, "claim": claim.claim, "passed": verdict, "scale": "test"}
+                    for claim, verdict in zip(spec.claims, verdicts)]
+    return pd.DataFrame(records)
+
+
+def test_front_page_lists_every_id_with_verdicts_scale_thumbnail_and_link(tmp_path):
+    from ntk_study.report import render_front_page, verdict_counts
+
+    assert verdict_counts(pd.Series(["yes", "no", "yes"])) == "2 pass, 1 **fail**"
+    assert verdict_counts(pd.Series([NOT_REPRODUCED])) == "1 not reproduced"
+    (tmp_path / "fig-ntk-init").mkdir()
+    (tmp_path / "fig-ntk-init" / "figure.png").write_bytes(b"png")
+    page = render_front_page(_scorecard_with({"fig-ntk-init": ["yes", "no"]}), tmp_path)
+    rows = page.split("\n* - ")[1:]
+    assert len(rows) == 1 + len(catalog.figures())  # a header row, then every ID in lecture order
+    assert [row.split("\n")[0] for row in rows[1:]] == [f"{{ref}}`{s.id} <{s.id}>`" for s in catalog.figures()]
+    ntk_init = next(row for row in rows if row.startswith("{ref}`fig-ntk-init "))
+    assert "```{image} /_generated/fig-ntk-init/figure.png" in ntk_init and ":target: ntk.html#fig-ntk-init" in ntk_init
+    assert "1 pass, 1 **fail**" in ntk_init and ntk_init.rstrip().endswith("- test")
+    pending = next(row for row in rows if row.startswith("{ref}`fig-parent-child "))
+    assert "not reproduced" in pending and pending.rstrip().endswith("- not run") and "{image}" not in pending
+    assert page.startswith(f"{len(catalog.figures())} figures and tables")
+
+
+def test_figure_section_offers_its_data_files_and_names_its_modules(tmp_path):
+    from ntk_study.report import render_figure_section
+
+    results, generated = tmp_path / "results", tmp_path / "generated"
+    figure_dir = results / "fig-noisy-labels-curve"
+    figure_dir.mkdir(parents=True)
+    (figure_dir / "histories.csv").write_text("epoch,loss\n0,1.0\n")
+    (figure_dir / "figure.png").write_bytes(b"png")
+    write_claims(figure_dir / "claims.csv", [check("fig-noisy-labels-curve", claim.key, 1.0, "> 0", passed=True,
+                                                   scale="test")
+                                             for claim in catalog.figure("fig-noisy-labels-curve").claims])
+    section = render_figure_section(catalog.figure("fig-noisy-labels-curve"), results, generated)
+    assert "{download}`histories.csv </_generated/fig-noisy-labels-curve/histories.csv>`" in section
+    assert "{download}`claims.csv </_generated/fig-noisy-labels-curve/claims.csv>`" in section
+    assert (generated / "fig-noisy-labels-curve" / "histories.csv").read_text() == "epoch,loss\n0,1.0\n"
+    # drawn from tab-noisy-labels' runs: the module that computed them is that figure's
+    assert "`ntk_study.experiments.noisy_labels` (the runs of {ref}`tab-noisy-labels <tab-noisy-labels>`)" in section
+    assert "`ntk_study.plots.noisy_labels_curve`" in section

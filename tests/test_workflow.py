@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
-from checkout import SNAKEMAKE, copy_checkout
+from checkout import copy_checkout
+from conftest import snakemake  # the `study` fixture (the whole test config, built once) is in conftest.py
 from ntk_study import catalog
 from ntk_study.figures import REGISTRY
-
-
-def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([SNAKEMAKE, "--cores", "2", *args], cwd=workdir, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONHASHSEED": "0"})
-
-
-@pytest.fixture(scope="module")
-def study(tmp_path_factory, mirror):
-    workdir = copy_checkout(tmp_path_factory.mktemp("study"))
-    run = snakemake(workdir, "--configfile", "config/test.yaml", "--config", f"data_mirror={mirror}")
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    return workdir
 
 
 @pytest.mark.slow

@@ -1,13 +1,18 @@
 """Render the Jupyter Book from result files (never recomputing anything), then build it.
 
 For every figure of the catalogue, ``report/_generated/<id>.md`` holds the figure (copied
-from ``results/<id>/``), its claim checks with the published values, and its provenance
-block; figures not regenerated yet get a "not reproduced yet" notice. The chapter pages
-(``report/*.md``) carry the narrative and ``{include}`` these snippets.
+from ``results/<id>/``), its claim checks with the published values, its data files as
+downloads with the modules that computed them, and its provenance block; figures not
+regenerated yet get a "not reproduced yet" notice. Each snippet starts with the label
+``(<id>)=``, so ``{ref}`<id>``` (and the HTML anchor ``<chapter>.html#<id>``) reaches it. The
+chapter pages (``report/*.md``) carry the narrative and ``{include}`` these snippets;
+``report/_generated/front-page.md`` (included by ``index.md``) lists every ID with a thumbnail,
+its claim verdicts and the scale it was run at.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import shutil
@@ -20,9 +25,16 @@ import pandas as pd
 
 from ntk_study import catalog
 from ntk_study.claims import NOT_REPRODUCED
+from ntk_study.figures import REGISTRY
 
 GENERATED = "_generated"
 FIGURE_SUFFIXES = (".png", ".svg")
+FRONT_PAGE = "front-page.md"
+# The scorecard's own ID: its section is the scorecard table (scorecard.md on the summary page).
+SCORECARD_ID = "tab-scorecard"
+# Data files larger than this are not copied into the book (named, with their size, instead).
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
+THUMBNAIL_WIDTH = "180px"
 
 
 def _markdown_table(frame: pd.DataFrame) -> str:
@@ -87,6 +99,46 @@ def render_provenance(record: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def section_label(figure_id: str) -> str:
+    """The MyST label at the top of a figure's section (also its HTML anchor)."""
+    return f"({figure_id})="
+
+
+def _data_files(figure_id: str, figure_dir: Path) -> list[str]:
+    """The data files the figure's claims and plot stages read (registry), given the settings
+    of the run (from its provenance record: tab-cntk's full setting adds files)."""
+    job = REGISTRY[figure_id]
+    provenance = figure_dir / "provenance.json"
+    if provenance.exists():
+        return list(job.data_outputs(json.loads(provenance.read_text())["settings"]))
+    return list(job.data_files)
+
+
+def render_sources(figure_id: str, figure_dir: Path, target: Path) -> str:
+    """Download links to the figure's data files and claim rows (copied into ``target``) and the
+    modules that computed, checked and drew it."""
+    job = REGISTRY[figure_id]
+    links = []
+    for name in [*_data_files(figure_id, figure_dir), "claims.csv"]:
+        source = figure_dir / name
+        if not source.exists():
+            continue
+        size = source.stat().st_size
+        if size > MAX_DOWNLOAD_BYTES:
+            links.append(f"`{name}` ({size / 2**20:.0f} MB, not copied into the book: `results/{figure_id}/{name}`)")
+            continue
+        (target / name).parent.mkdir(parents=True, exist_ok=True)  # tab-cntk's full/ files
+        shutil.copy2(source, target / name)
+        links.append(f"{{download}}`{name} </{GENERATED}/{figure_id}/{name}>`")
+    compute = REGISTRY[job.data_from] if job.data_from else job
+    drawn_from = f" (the runs of {{ref}}`{job.data_from} <{job.data_from}>`)" if job.data_from else ""
+    return "\n".join([
+        f"- **Data files:** {', '.join(links) if links else '_(none)_'}",
+        f"- **Computed by:** `ntk_study.experiments.{compute.name}`{drawn_from}; claims checked by "
+        f"`ntk_study.analysis.{job.name}`, drawn by `ntk_study.plots.{job.name}`",
+    ])
+
+
 def render_figure_section(spec: catalog.FigureSpec, results_dir: Path, generated_dir: Path) -> str:
     figure_dir = results_dir / spec.id
     claims_file = figure_dir / "claims.csv"
@@ -108,6 +160,8 @@ def render_figure_section(spec: catalog.FigureSpec, results_dir: Path, generated
     for table in sorted(figure_dir.glob("*.md")):  # tables written by the plot stage
         parts.append(table.read_text().strip())
     parts.append("**Claim checks**\n\n" + render_claims(claims))
+    if spec.id in REGISTRY:
+        parts.append(render_sources(spec.id, figure_dir, target))
     provenance = figure_dir / "provenance.json"
     if provenance.exists():
         parts.append(render_provenance(json.loads(provenance.read_text())))
@@ -118,6 +172,52 @@ def render_scorecard(scorecard: pd.DataFrame) -> str:
     table = scorecard.copy()
     table["passed"] = _verdict_text(table["passed"])
     return _markdown_table(table) + "\n"
+
+
+def verdict_counts(passed: pd.Series) -> str:
+    """``"2 pass, 1 fail"``; claims not checked yet count as "not reproduced"."""
+    counts = [(int((passed == "yes").sum()), "pass"), (int((passed == "no").sum()), "**fail**"),
+              (int((~passed.isin(["yes", "no"])).sum()), "not reproduced")]
+    return ", ".join(f"{count} {word}" for count, word in counts if count) or "no claims"
+
+
+def _thumbnail(figure_id: str, generated_dir: Path, chapter: str) -> str:
+    job = REGISTRY.get(figure_id)
+    images = [name for name in (job.image_files if job else ()) if (generated_dir / figure_id / name).exists()]
+    if not images:
+        return "table" if figure_id.startswith("tab-") and job else "—"
+    return (f"```{{image}} /{GENERATED}/{figure_id}/{images[0]}\n:width: {THUMBNAIL_WIDTH}\n"
+            f":alt: {figure_id}\n:target: {chapter}.html#{figure_id}\n```")
+
+
+def render_front_page(scorecard: pd.DataFrame, generated_dir: Path) -> str:
+    """Every figure and table ID of the lecture, in lecture order: a link to its section, a
+    thumbnail (the first image of a regenerated figure, as copied into ``generated_dir``), its
+    claim verdicts and the scale it was run at, all read from the scorecard."""
+    rows = []
+    for chapter in catalog.chapters():
+        for spec in chapter.figures:
+            claims = scorecard[scorecard["id"] == spec.id]
+            checked = claims[claims["passed"].isin(["yes", "no"])]
+            scale = ", ".join(sorted(set(checked["scale"]))) if len(checked) else "not run"
+            cells = [f"{{ref}}`{spec.id} <{spec.id}>`\n\n{spec.title}", _thumbnail(spec.id, generated_dir, chapter.key),
+                     f"{{doc}}`{chapter.title} <{chapter.key}>`", verdict_counts(claims["passed"]), scale]
+            rows.append(cells)
+    lines = ["````{list-table}", ":header-rows: 1", ":widths: 26 36 18 12 8", ":class: front-page", "",
+             "* - ID\n  - Figure\n  - Chapter\n  - Claims\n  - Scale"]
+    for cells in rows:
+        item = []
+        for k, cell in enumerate(cells):
+            first, *rest = cell.split("\n")
+            item.append(("* - " if k == 0 else "  - ") + first)
+            item.extend(f"    {line}" if line else "" for line in rest)
+        lines.append("\n".join(item))
+    lines.append("````")
+    passed = scorecard.loc[scorecard["id"] != SCORECARD_ID, "passed"]
+    reproduced = sum(1 for spec in catalog.figures() if spec.id in REGISTRY)
+    head = (f"{len(catalog.figures())} figures and tables, {reproduced} regenerated; "
+            f"their {len(passed)} claims: {verdict_counts(passed)}.")
+    return head + "\n\n" + "\n".join(lines) + "\n"
 
 
 def render_cluster_estimate(estimate: pd.DataFrame) -> str:
@@ -142,17 +242,42 @@ def render_all(report_dir: Path, results_dir: Path) -> None:
         shutil.rmtree(generated)
     generated.mkdir(parents=True)
     for spec in catalog.figures():
-        (generated / f"{spec.id}.md").write_text(render_figure_section(spec, results_dir, generated))
+        label = section_label(spec.id) + "\n\n" if spec.id != SCORECARD_ID else ""
+        (generated / f"{spec.id}.md").write_text(label + render_figure_section(spec, results_dir, generated))
     scorecard = pd.read_csv(results_dir / "scorecard.csv", dtype=str, keep_default_na=False)
-    (generated / "scorecard.md").write_text(render_scorecard(scorecard))
+    (generated / "scorecard.md").write_text(section_label(SCORECARD_ID) + "\n\n" + render_scorecard(scorecard))
+    (generated / FRONT_PAGE).write_text(render_front_page(scorecard, generated))
     shutil.copy2(results_dir / "scorecard.csv", generated / "scorecard.csv")
     estimate = pd.read_csv(results_dir / "cluster-estimate.csv", dtype=str, keep_default_na=False)
     (generated / "cluster-estimate.md").write_text(render_cluster_estimate(estimate))
 
 
+# MathJax is served from the book's own files (``_config.yml``: ``html_extra_path``, ``mathjax_path``),
+# taken from the pinned PyPI package django-static-mathjax (MathJax's es5 build; no Django needed).
+MATHJAX_DIR = "_mathjax"
+MATHJAX_PARTS = ("tex-chtml.js", "input/tex/extensions", "output/chtml/fonts/woff-v2", "ui", "a11y", "sre")
+
+
+def copy_mathjax(report_dir: Path) -> Path:
+    """Copy the MathJax files the book loads into ``<report>/_mathjax/_static/mathjax`` (ignored by git)."""
+    spec = importlib.util.find_spec("mathjax")
+    package = Path(spec.origin).parent / "static" / "mathjax" if spec and spec.origin else None
+    if package is None or not (package / "es5" / MATHJAX_PARTS[0]).is_file():
+        raise RuntimeError("MathJax not found: install the pinned django-static-mathjax (requirements.lock)")
+    target = report_dir / MATHJAX_DIR / "_static" / "mathjax"
+    shutil.rmtree(report_dir / MATHJAX_DIR, ignore_errors=True)
+    for part in MATHJAX_PARTS:
+        source = package / "es5" / part
+        (target / part).parent.mkdir(parents=True, exist_ok=True)
+        (shutil.copytree if source.is_dir() else shutil.copy2)(source, target / part)
+    shutil.copy2(package / "LICENSE", target / "LICENSE")
+    return target
+
+
 def build_book(report_dir: Path, results_dir: Path) -> Path:
     """Render the generated snippets and run ``jupyter-book build``; return the index page."""
     render_all(report_dir, results_dir)
+    copy_mathjax(report_dir)
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     command = [str(jupyter_book) if jupyter_book.exists() else "jupyter-book", "build", str(report_dir),
                "--builder", "html", "--warningiserror", "--keep-going"]

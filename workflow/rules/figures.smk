@@ -114,12 +114,15 @@ for job in REGISTRY.values():
             "{NTK} claims {params.figure} --settings {params.settings} --scale {SCALE} --results-dir {RESULTS}"
             " > {log} 2>&1"
 
+    # The plot module is an input: editing src/ntk_study/plots/<name>.py reruns the plot rule of
+    # every figure drawn by it (and what reads the images), never compute or claims.
     rule:
         name:
             f"{job.rule_prefix}_plot"
         localrule: True
         input:
-            data_files,
+            data=data_files,
+            code=f"src/ntk_study/plots/{job.name}.py",
         output:
             [f"{RESULTS}/{job.id}/{name}" for name in job.plot_outputs],
         params:

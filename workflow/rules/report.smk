@@ -1,4 +1,4 @@
-# The Jupyter Book: reads result files only.
+# The Jupyter Book: reads result files only; a page edit (report/*.md) reruns this rule alone.
 
 
 rule book:
@@ -8,6 +8,8 @@ rule book:
         figures=[path for done in FIGURES_DONE.values() for path in done["outputs"]],
         provenance=expand(f"{RESULTS}/{{figure_id}}/provenance.json", figure_id=list(FIGURES_DONE)),
         pages=sorted(glob.glob("report/*.md")) + ["report/_config.yml", "report/_toc.yml"],
+        # The code that renders the generated snippets (front page, figure sections).
+        code="src/ntk_study/report.py",
     output:
         BOOK_INDEX,
     log:
