@@ -98,5 +98,6 @@ def test_editing_a_plot_module_reruns_its_plots_and_the_book_only(finished, mirr
     with edited(finished, f"src/ntk_study/plots/{name}.py", "\n# an edit\n"):
         jobs = planned_jobs(finished, mirror)
     plots = {f"{job.rule_prefix}_plot" for job in figures}
-    assert jobs == Counter({**{rule: 1 for rule in plots}, "provenance": len(figures), "cluster_estimate": 1, "book": 1})
+    expected = {**{rule: 1 for rule in plots}, "provenance": len(figures), "cluster_estimate": 1, "book": 1}
+    assert jobs == Counter(expected)
     assert set(jobs) - plots == AFTER_PLOT  # no compute, kernels, data, claims or scorecard job

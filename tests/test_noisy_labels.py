@@ -98,12 +98,14 @@ def test_claims_follow_the_numbers(tmp_path):
     settings = {"noise": 0.4, "final_tolerance": 3.0, "overfit_margin": 3.0}
     flat = [0.1, 0.3, 0.3, 0.3]
     overfit = [0.1, 0.5, 0.4, 0.3]
-    histories = history({"ce": (overfit, flat), "mse": (overfit, flat), "ce_aux": (flat, flat), "mse_aux": (flat, flat)})
+    histories = history({"ce": (overfit, flat), "mse": (overfit, flat),
+                         "ce_aux": (flat, flat), "mse_aux": (flat, flat)})
     histories.to_csv(tmp_path / "histories.csv", index=False)
     verdicts = {r.claim.split()[0]: r.passed for r in curve_claims(tmp_path, settings, "test")}
     assert verdicts == {"With": "yes", "Normal": "yes"}
     # AUX that also falls by 20 points fails its claim; normal training that does not fall fails its own
-    histories = history({"ce": (flat, flat), "mse": (overfit, flat), "ce_aux": (overfit, flat), "mse_aux": (flat, flat)})
+    histories = history({"ce": (flat, flat), "mse": (overfit, flat),
+                         "ce_aux": (overfit, flat), "mse_aux": (flat, flat)})
     histories.to_csv(tmp_path / "histories.csv", index=False)
     verdicts = {r.claim.split()[0]: r.passed for r in curve_claims(tmp_path, settings, "test")}
     assert verdicts == {"With": "no", "Normal": "no"}
