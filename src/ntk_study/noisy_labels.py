@@ -35,9 +35,14 @@ def symmetric_label_noise(labels: np.ndarray, fraction: float, n_classes: int,
     return noisy, changed
 
 
+def aux_shifted(outputs: jax.Array, aux: jax.Array, lam: float) -> jax.Array:
+    """The training outputs under AUX: f(x_i) + sqrt(lambda) b_i (b is dropped at test time)."""
+    return outputs + jnp.sqrt(lam) * aux
+
+
 def aux_squared_loss(outputs: jax.Array, aux: jax.Array, targets: jax.Array, lam: float) -> jax.Array:
     """1/2 sum (f + sqrt(lambda) b - y~)^2 over examples and outputs (AUX with the squared loss)."""
-    return 0.5 * jnp.sum((outputs + jnp.sqrt(lam) * aux - targets) ** 2)
+    return 0.5 * jnp.sum((aux_shifted(outputs, aux, lam) - targets) ** 2)
 
 
 def rdi_penalty(params: Any, initial: Any, lam: float) -> jax.Array:

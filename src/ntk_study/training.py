@@ -6,6 +6,7 @@ of size eta moves the training outputs by about -eta H (u - y).
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable
 
 import jax
@@ -159,9 +160,15 @@ def fit_classifier(apply: Apply, params: Any, x: jax.Array, labels: jax.Array, k
     return state[0], history
 
 
+@functools.lru_cache(maxsize=None)
+def _argmax_fn(apply: Apply) -> Callable[[Any, jax.Array], jax.Array]:
+    """One jitted argmax per network, so repeated evaluations (every epoch) compile once."""
+    return jax.jit(lambda p, xs: jnp.argmax(apply(p, xs), axis=1))
+
+
 def predict_labels(apply: Apply, params: Any, x: np.ndarray | jax.Array, batch_size: int = 2000) -> np.ndarray:
     """argmax of the outputs, ``batch_size`` inputs at a time."""
-    predict = jax.jit(lambda p, xs: jnp.argmax(apply(p, xs), axis=1))
+    predict = _argmax_fn(apply)
     return np.concatenate([np.asarray(predict(params, jnp.asarray(x[i:i + batch_size])))
                            for i in range(0, len(x), batch_size)])
 

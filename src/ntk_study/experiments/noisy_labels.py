@@ -36,8 +36,8 @@ import pandas as pd
 from ntk_study.data.images import image_splits
 from ntk_study.io import save_csv
 from ntk_study.kernels.residual import resnet
-from ntk_study.noisy_labels import aux_squared_loss, rdi_penalty, symmetric_label_noise
-from ntk_study.training import as_float32, cross_entropy, momentum_epoch_fn
+from ntk_study.noisy_labels import aux_shifted, aux_squared_loss, rdi_penalty, symmetric_label_noise
+from ntk_study.training import as_float32, cross_entropy, momentum_epoch_fn, predict_labels
 
 N_CLASSES = 10
 REGULARISED = ("ce_aux", "mse_aux", "mse_rdi")
@@ -59,15 +59,13 @@ def batch_objective(apply_fn, method: str, n_train: int):
         weights, aux_outputs = state
         outputs = apply_fn(weights, x[batch])
         targets = labels[batch]
+        # Without AUX the shift sqrt(lambda) b is left out (lambda 0): the normal loss.
+        aux_lam = lam if aux else 0.0
         if base == "ce":
-            shifted = outputs + jnp.sqrt(lam) * aux_outputs[batch] if aux else outputs
-            value = cross_entropy(shifted, targets)
+            value = cross_entropy(aux_shifted(outputs, aux_outputs[batch], aux_lam), targets)
         else:
             one_hot = jax.nn.one_hot(targets, N_CLASSES, dtype=outputs.dtype)
-            if aux:
-                value = aux_squared_loss(outputs, aux_outputs[batch], one_hot, lam) / len(batch)
-            else:
-                value = aux_squared_loss(outputs, jnp.zeros_like(outputs), one_hot, 0.0) / len(batch)
+            value = aux_squared_loss(outputs, aux_outputs[batch], one_hot, aux_lam) / len(batch)
         if rdi:
             value = value + rdi_penalty(weights, initial, lam) / n_train
         return value
@@ -81,7 +79,6 @@ class Trainer:
     def __init__(self, apply_fn, settings: dict[str, Any], n_train: int):
         self.apply_fn, self.settings, self.n_train = apply_fn, settings, n_train
         self.steps_per_epoch = n_train // settings["batch_size"]
-        self.predict = jax.jit(lambda w, images: jnp.argmax(apply_fn(w, images), axis=1))
         self._epochs: dict[str, Any] = {}
 
     def epoch_fn(self, method: str):
@@ -100,7 +97,7 @@ class Trainer:
         epoch = self.epoch_fn(method)
 
         def accuracies(weights) -> dict[str, float]:
-            return {f"{name}_accuracy": float(np.mean(_predict_in_batches(self.predict, weights, images) == truth))
+            return {f"{name}_accuracy": float(np.mean(predict_labels(self.apply_fn, weights, images) == truth))
                     for name, (images, truth) in splits.items()}
 
         rows = [{"epoch": 0, **accuracies(params)}]
@@ -112,11 +109,6 @@ class Trainer:
             carry = epoch(carry, data, jax.random.permutation(order_key, self.n_train), self.settings["learning_rate"])
             rows.append({"epoch": index, **accuracies(carry[0][0])})
         return pd.DataFrame(rows)
-
-
-def _predict_in_batches(predict, weights, images: np.ndarray, batch: int = 1000) -> np.ndarray:
-    return np.concatenate([np.asarray(predict(weights, jnp.asarray(images[i:i + batch])))
-                           for i in range(0, len(images), batch)])
 
 
 def noisy_splits(settings: dict[str, Any], prepared: Path, noise: float, seed: int
