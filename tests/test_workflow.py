@@ -67,6 +67,17 @@ def test_rerun_has_nothing_to_do_and_results_are_deterministic(study, mirror):
 
 
 @pytest.mark.slow
+def test_children_are_respawned_when_the_parent_run_changes(study, mirror):
+    # fig-parent-child's compute reads fig-kernel-velocity's checkpoints (inputs_from)
+    dry = snakemake(study, "-n", "--configfile", "config/test.yaml", "--config", f"data_mirror={mirror}",
+                    "--forcerun", "fig_kernel_velocity_compute")
+    assert dry.returncode == 0, dry.stderr[-2000:]
+    jobs = dry.stdout + dry.stderr
+    assert "fig_parent_child_compute" in jobs and "fig_kernel_velocity_compute" in jobs
+    assert "fig_ntk_init_compute" not in jobs
+
+
+@pytest.mark.slow
 def test_invalid_config_stops_before_any_job(study, tmp_path):
     run = snakemake(study, "-n", "--configfile", "config/test.yaml", "--config", "seed=-1")
     assert run.returncode != 0

@@ -60,11 +60,18 @@ def _stages(job: FigureJob) -> list[Stage]:
     return stages
 
 
+def work_settings(job: FigureJob, config: dict[str, Any]) -> dict[str, Any]:
+    """The settings a work model reads: the figure's config section, with the section of the figure
+    whose results its compute reads (``inputs_from``) under "inputs"."""
+    settings = config["figures"][job.id]
+    return {**settings, "inputs": config["figures"][job.inputs_from]} if job.inputs_from else settings
+
+
 def estimate(config: dict[str, Any], paper: dict[str, Any], benchmarks_dir: Path, results_dir: Path) -> pd.DataFrame:
     rows = []
     for job in REGISTRY.values():
         for stage in _stages(job):
-            if stage.paper_work(paper["figures"][job.id]) > 0:
+            if stage.paper_work(work_settings(job, paper)) > 0:
                 rows.append(_estimate_rule(job, stage, config, paper, benchmarks_dir, results_dir))
     return pd.DataFrame(rows)
 
@@ -73,7 +80,7 @@ def _estimate_rule(job: FigureJob, stage: Stage, config: dict[str, Any], paper: 
                    benchmarks_dir: Path, results_dir: Path) -> dict[str, Any]:
     measured = read_benchmark(benchmarks_dir / job.id / f"{stage.measured}.tsv")
     timing = json.loads((results_dir / job.id / stage.timing_file).read_text())
-    ratio = stage.paper_work(paper["figures"][job.id]) / stage.measured_work(config["figures"][job.id])
+    ratio = stage.paper_work(work_settings(job, paper)) / stage.measured_work(work_settings(job, config))
     cpu_hours = (timing["compute_s"] * ratio + timing["startup_s"]) / 3600
     requests = paper["resources"][stage.resources]
     return {

@@ -38,6 +38,7 @@ def validate_config(config: dict[str, Any], source: str = "the config") -> dict[
         )
     _check_cntk_shards(config, source)
     _check_noisy_label_curve(config, source)
+    _check_parent_child(config, source)
     return _with_defaults(config, schema())
 
 
@@ -61,6 +62,41 @@ def _check_noisy_label_curve(config: dict[str, Any], source: str) -> None:
         raise ConfigError(f"invalid configuration in {source}:\n  - figures.fig-noisy-labels-curve.noise: "
                           f"{curve['noise']} is not one of figures.tab-noisy-labels.noise_levels "
                           f"{table['noise_levels']}")
+
+
+def _check_parent_child(config: dict[str, Any], source: str) -> None:
+    """fig-parent-child spawns children at fig-kernel-velocity's checkpoints, and its claims read
+    the children at 0, at its compare epochs and at the end."""
+    from ntk_study.checkpoints import checkpoint_epochs
+
+    figures = config.get("figures", {})
+    run, children = figures.get("fig-kernel-velocity"), figures.get("fig-parent-child")
+    problems = []
+    if run:
+        steps_per_epoch = run["n_train"] // run["batch_size"]
+        if steps_per_epoch < 1 or steps_per_epoch % run["dense_per_epoch"]:
+            problems.append(f"figures.fig-kernel-velocity.dense_per_epoch: {run['dense_per_epoch']} does not divide "
+                            f"the {steps_per_epoch} steps per epoch (n_train // batch_size)")
+    if run and children and not problems:
+        available = checkpoint_epochs(steps_per_epoch, run["epochs"], run["dense_epochs"], run["dense_per_epoch"])
+        missing = [t for t in children["parent_epochs"] if not any(abs(t - c) < 1e-9 for c in available)]
+        if missing:
+            problems.append(f"figures.fig-parent-child.parent_epochs: {missing} are not checkpoints of "
+                            f"fig-kernel-velocity (epochs {sorted(set(round(c, 4) for c in available))})")
+        parents = children["parent_epochs"]
+        if min(parents) != 0 or max(parents) != run["epochs"]:
+            problems.append("figures.fig-parent-child.parent_epochs: must include 0 and the last epoch "
+                            f"({run['epochs']}) of fig-kernel-velocity")
+        outside = [t for t in children["compare_epochs"] if t not in parents]
+        if outside:
+            problems.append(f"figures.fig-parent-child.compare_epochs: {outside} are not in parent_epochs")
+        if children["first_epochs"] not in parents:
+            problems.append(f"figures.fig-parent-child.first_epochs: {children['first_epochs']} "
+                            "is not in parent_epochs")
+    if children and children["sharp"]["continue_steps"] % children["sharp"]["measure_every"]:
+        problems.append("figures.fig-parent-child.sharp.measure_every: must divide continue_steps")
+    if problems:
+        raise ConfigError(f"invalid configuration in {source}:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
 def _with_defaults(value: Any, node: dict[str, Any]) -> Any:

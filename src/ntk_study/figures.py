@@ -50,6 +50,10 @@ class FigureJob:
     # data files. Such a figure has no compute rule; the workflow copies those files into its
     # own results folder, which its claims and plot stages read.
     data_from: str = ""
+    # Figures whose compute reads another figure's results (e.g. its checkpoints): that figure's
+    # id. Its data files are inputs of this figure's compute rule, which reads them from
+    # results/<inputs_from>/.
+    inputs_from: str = ""
 
     def prepared_datasets(self, settings: dict) -> tuple[str, ...]:
         """Every prepared dataset the figure reads, given its config section."""
@@ -117,5 +121,10 @@ REGISTRY: dict[str, FigureJob] = {
                   kernel_files=("kernels.npz", "kernel_times.csv"), full_setting=True),
         FigureJob("fig-phase-ntk-change", "phase_ntk_change", ("changes.csv",)),
         FigureJob("fig-ntk-structure", "ntk_structure", ("curves.csv", "probe_ntk.npz"), datasets=("mnist",)),
+        FigureJob("fig-kernel-velocity", "kernel_velocity", ("history.csv", "probe_ntk.npz", "checkpoints.npz",
+                                                            "run.json"), datasets=("cifar10",)),
+        FigureJob("fig-parent-child", "parent_child", ("children.csv", "child_histories.csv", "tangent_kernels.npz",
+                                                      "paths.csv", "sharpness.csv"),
+                  ("figure.png", "landscape.png"), datasets=("cifar10",), inputs_from="fig-kernel-velocity"),
     ]
 }

@@ -85,6 +85,22 @@ def cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
     return -jnp.mean(jnp.take_along_axis(log_probs, labels[:, None], axis=1))
 
 
+def momentum_step_fn(objective: Callable[..., jax.Array], momentum: float) -> Callable[..., Any]:
+    """One jitted step of SGD with heavy-ball momentum: ``step(state, data, batch, lr)`` with
+    ``state = (params, velocity)`` and ``objective(params, batch, *data)`` the minibatch loss."""
+    gradient = jax.grad(objective)
+
+    @jax.jit
+    def step(state, data, batch, lr):
+        params, velocity = state
+        grads = gradient(params, batch, *data)
+        velocity = jax.tree_util.tree_map(lambda v, g: momentum * v + g, velocity, grads)
+        params = jax.tree_util.tree_map(lambda p, v: p - lr * v, params, velocity)
+        return params, velocity
+
+    return step
+
+
 def momentum_epoch_fn(objective: Callable[..., jax.Array], momentum: float, batch_size: int,
                       steps_per_epoch: int) -> Callable[..., Any]:
     """One epoch of minibatch SGD with heavy-ball momentum.
@@ -99,15 +115,7 @@ def momentum_epoch_fn(objective: Callable[..., jax.Array], momentum: float, batc
     gradient inside a ``lax.scan`` loop runs 20-30x slower than the same step compiled alone
     (measured: a 2-layer CNN on 8x8 images, 2.0 s vs 0.1 s per epoch of 1,000 images).
     """
-    gradient = jax.grad(objective)
-
-    @jax.jit
-    def step(state, data, batch, lr):
-        params, velocity = state
-        grads = gradient(params, batch, *data)
-        velocity = jax.tree_util.tree_map(lambda v, g: momentum * v + g, velocity, grads)
-        params = jax.tree_util.tree_map(lambda p, v: p - lr * v, params, velocity)
-        return params, velocity
+    step = momentum_step_fn(objective, momentum)
 
     def epoch(state, data, order, lr):
         batches = np.asarray(order)[: steps_per_epoch * batch_size].reshape(steps_per_epoch, batch_size)

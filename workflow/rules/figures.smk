@@ -4,7 +4,8 @@
 #   <id>_compute -> results/<id>/<data files>, <id>_claims -> claims.csv, <id>_plot -> images;
 # a figure drawn from another figure's runs (data_from) has <id>_data, a copy of those files,
 # instead of a compute rule;
-# kernel tables first run <id>_kernels -> results/<id>/<kernel files>, which compute reads.
+# kernel tables first run <id>_kernels -> results/<id>/<kernel files>, which compute reads;
+# a figure whose compute reads another figure's results (inputs_from) takes them as inputs.
 # tab-cntk's full-CIFAR setting adds its own rules (cntk_full.smk) whose files claims and plot read.
 from ntk_study.figures import REGISTRY
 
@@ -13,10 +14,14 @@ for job in REGISTRY.values():
     data_files = [f"{RESULTS}/{job.id}/{name}" for name in job.data_outputs(figure_settings(job.id))]
     # The figure whose compute rule made the data (itself, or the one named by data_from).
     source = REGISTRY[job.data_from] if job.data_from else job
+    # Results of another figure that this figure's compute reads (inputs_from).
+    upstream = [f"{RESULTS}/{job.inputs_from}/{name}" for name in REGISTRY[job.inputs_from].data_files] \
+        if job.inputs_from else []
     FIGURES_DONE[job.id] = {
         "outputs": data_files + [f"{RESULTS}/{job.id}/{name}" for name in job.plot_outputs],
-        "benchmarks": [f"benchmarks/{source.id}/{stage}.tsv"
-                       for stage in (["kernels"] if source.kernel_files else []) + ["compute"]]
+        "benchmarks": ([f"benchmarks/{job.inputs_from}/compute.tsv"] if job.inputs_from else [])
+                      + [f"benchmarks/{source.id}/{stage}.tsv"
+                         for stage in (["kernels"] if source.kernel_files else []) + ["compute"]]
                       + [f"benchmarks/{job.id}/plot.tsv"],
         "data": sorted({f"{RAW}/{raw_source_of(name)}/manifest.json"
                         for name in source.prepared_datasets(figure_settings(source.id))}),
@@ -77,6 +82,7 @@ for job in REGISTRY.values():
             input:
                 prepared=prepared,
                 kernels=kernel_files,
+                upstream=upstream,
             output:
                 [f"{RESULTS}/{job.id}/{name}" for name in job.compute_outputs],
             threads: requests["threads"]

@@ -134,10 +134,12 @@ def network(settings: dict[str, Any]):
 
 def ntk_diagonal_scale(apply_fn, params: Any, images: np.ndarray) -> float:
     """Mean per-logit diagonal of the empirical NTK, (1/K) sum_k ||df_k(x)/dw||^2, over ``images``
-    (neural-tangents' empirical NTK of the same ``apply_fn``): the unit of lambda."""
+    (neural-tangents' empirical NTK of the same ``apply_fn``): the unit of lambda. neural-tangents
+    normalises a traced axis by its size, so ``trace_axes=(-1,)`` already gives the mean over the
+    K logits (tests/test_chapter5_fort.py checks this against the Jacobian)."""
     kernel_fn = nt.empirical_ntk_fn(apply_fn, trace_axes=(-1,), vmap_axes=0)
     diagonal = [float(kernel_fn(jnp.asarray(image[None]), None, params)[0, 0]) for image in images]
-    return float(np.mean(diagonal)) / N_CLASSES
+    return float(np.mean(diagonal))
 
 
 def run(settings: dict[str, Any], seed: int, prepared: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
