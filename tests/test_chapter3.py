@@ -1,22 +1,37 @@
 """Pieces of chapters 1 and 3: two-class data, H* on real images, projections, label noise,
-the classifier training loop, Zhang et al.'s input corruptions."""
+the classifier training loop, Zhang et al.'s input corruptions; chapter 3's training in the span
+of the inputs, its claim metrics, and the paper config's step sizes on the real data."""
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+
 import jax
 import numpy as np
+import pandas as pd
 import pytest
+from scipy.sparse.linalg import eigsh
 
+from ntk_study.analysis import convergence, generalization_bound, projections
 from ntk_study.analysis.convergence import steps_to_half
+from ntk_study.config import load_config
 from ntk_study.data.prepare import prepare_dataset
-from ntk_study.data.two_class import corrupt_labels, load_two_class
-from ntk_study.experiments.convergence import predicted_residual
+from ntk_study.data.two_class import corrupt_labels, load_two_class, random_labels
+from ntk_study.experiments.convergence import predicted_residual, train_two_layer
 from ntk_study.experiments.overparam import two_layer_classifier
 from ntk_study.experiments.projections import label_sets, spectrum
 from ntk_study.experiments.random_labels import corrupted_inputs
 from ntk_study.kernels.precision import enable_float64
-from ntk_study.kernels.two_layer import analytic_first_layer_ntk_numpy, relu_first_layer_ntk_closed_form
-from ntk_study.training import fit_classifier
+from ntk_study.kernels.two_layer import (
+    analytic_first_layer_ntk_numpy,
+    first_layer_function,
+    init_params,
+    relu_first_layer_ntk_closed_form,
+    step_size,
+    two_layer_model,
+)
+from ntk_study.training import fit_classifier, gradient_descent
 
 enable_float64()
 
@@ -70,11 +85,11 @@ def test_label_noise_replaces_the_stated_fraction(fraction):
 
 
 def test_steps_to_half():
-    import pandas as pd
-
     curve = pd.DataFrame({"step": [0, 10, 20, 30], "measured": [8.0, 6.0, 4.0, 1.0]})
     assert steps_to_half(curve) == 20
     assert steps_to_half(curve.assign(measured=[8.0, 7.0, 6.0, 5.0])) == float("inf")
+    # Interpolated in log loss between records: 8 -> 2 in 10 steps passes 4 halfway.
+    assert steps_to_half(pd.DataFrame({"step": [0, 10], "measured": [8.0, 2.0]})) == pytest.approx(5.0)
 
 
 def test_classifier_training_reduces_the_loss():
@@ -102,3 +117,145 @@ def test_zhang_input_corruptions():
     assert np.abs(gaussian.mean(axis=0) - x.mean(axis=0)).max() < 0.2
     _, random = corrupted_inputs(x, labels, "random labels", np.random.default_rng(3))
     assert not np.array_equal(random, labels) and random.max() <= 9
+
+
+def _sphere(n, d, seed):
+    x = np.random.default_rng(seed).normal(size=(n, d))
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+NET = {"width": 64, "init_scale": 1.0, "symmetric_init": True}
+
+
+def test_training_in_the_span_of_the_inputs_is_plain_gradient_descent():
+    x, x_test = _sphere(30, 100, 0), _sphere(10, 100, 1)
+    y = random_labels(30, 2)
+    apply_first, trained, losses = train_two_layer(x, y, NET, eta=0.05, seed=3, record_every=10, steps=100)
+    init_fn, apply_fn, _ = two_layer_model(64, 100)
+    params = init_params(init_fn, jax.random.PRNGKey(3), 100, zero_output=True)
+    full_apply, w0 = first_layer_function(apply_fn, params)
+    full_trained, full_losses = gradient_descent(full_apply, w0, x, y, 0.05, 100, record_every=10)
+    assert losses[0] == pytest.approx(15.0)  # symmetric initialisation: u(0) = 0, L(0) = ||y||^2 / 2
+    np.testing.assert_allclose(losses, np.asarray(full_losses), rtol=1e-5)
+    # The d-dimensional weights are recovered: the same predictions off the training points.
+    np.testing.assert_allclose(apply_first(trained, x_test), full_apply(full_trained, x_test), atol=1e-5)
+
+
+def test_training_stops_at_the_target_loss():
+    x, y = _sphere(30, 100, 0), random_labels(30, 2)
+    _, _, losses = train_two_layer(x, y, NET, eta=0.05, seed=3, record_every=10, steps=10_000, stop_fraction=0.1)
+    assert losses[-1] <= 0.1 * losses[0] < losses[-2] and len(losses) < 1001
+
+
+def _curves(measured_factor, runs=3):
+    """Theorem-4-like curves: predicted 100 * 0.9^k; measured = predicted x factor(run, step)."""
+    rows = []
+    for name in convergence.LABEL_SETS:
+        for run in range(runs):
+            for k in range(0, 50, 5):
+                predicted = 100 * 0.9**k
+                rows.append({"labels": name, "run": run, "step": k, "eta": 0.1, "lambda_max": 10.0,
+                             "predicted": predicted, "measured": predicted * measured_factor(name, run, k)})
+    return pd.DataFrame(rows)
+
+
+def _claims(module, figure_id, table, settings, tmp_path, file):
+    out_dir = tmp_path / figure_id
+    out_dir.mkdir()
+    table.to_csv(out_dir / file, index=False)
+    return {row.claim: row for row in module.claims(out_dir, settings, "test")}
+
+
+def _verdicts(rows):
+    return [row.passed for row in rows.values()]
+
+
+def test_convergence_claims_pass_within_the_noise_and_fail_without_training(tmp_path):
+    def tracking(name, run, k):  # runs spread +-1% around Theorem 4; random/worst fall at half its rate
+        return (1 + 0.01 * (run - 1) * k / 45) * (1.0 if name == "true" else 0.9 ** (-k / 2))
+
+    passing = _claims(convergence, "fig-convergence-mnist", _curves(tracking), {}, tmp_path, "curves.csv")
+    table = convergence.tracking(_curves(tracking))
+    assert _verdicts(passing) == ["yes", "no"]  # true labels faster; the random/worst curves do not track
+    assert table.loc["true", "gap"] < 1e-4 < table.loc["true", "floor"] < table.loc["true", "fall"]
+    assert table.loc["random", "gap"] > table.loc["random", "floor"]
+
+    def untrained(name, run, k):  # the network does not move: gap = the predicted fall
+        return 0.9 ** -k * (1 + 0.001 * run)
+
+    failing = convergence.tracking(_curves(untrained))
+    np.testing.assert_allclose(failing["gap"], failing["fall"], rtol=0.01)
+    rows = _claims(convergence, "fig-convergence-cifar", _curves(untrained), {}, tmp_path, "curves.csv")
+    assert _verdicts(rows) == ["no", "no"]  # no run halves its loss; nothing tracks
+
+
+def test_projection_claims_on_real_images(mnist_two_class, tmp_path):
+    values, vectors = spectrum(mnist_two_class.x_train)
+    table = pd.DataFrame({"index": np.arange(1, 61), "eigenvalue": values})
+    for name, y in label_sets(mnist_two_class.y_train, vectors, seed=0).items():
+        table[f"projection_{name}"] = (vectors.T @ y) ** 2
+    settings = {"top_k": 5, "most_share": 0.5, "uniform_confidence": 0.99}
+    rows = _claims(projections, "fig-projections-mnist", table, settings, tmp_path, "spectrum.csv")
+    assert _verdicts(rows) == ["yes", "yes"]
+    # The worst case (all of ||y||^2 on the last eigenvector) is as far from uniform as it gets.
+    assert projections.uniform_gap(table, "worst") == pytest.approx(59 / 60)
+    assert projections.uniform_gap(table, "true") > projections.uniform_tolerance(60, 0.99)
+
+
+def test_uniform_tolerance_holds_its_level_for_labels_independent_of_the_basis():
+    n, draws = 200, 400
+    basis = np.linalg.qr(np.random.default_rng(0).normal(size=(n, n)))[0]
+    tolerance = projections.uniform_tolerance(n, 0.9)
+    exceed = 0
+    for draw in range(draws):
+        table = pd.DataFrame({"projection_random": (basis.T @ random_labels(n, draw)) ** 2})
+        exceed += projections.uniform_gap(table, "random") > tolerance
+    assert exceed / draws < 0.1 + 3 * np.sqrt(0.09 / draws)
+
+
+def test_trend_claims_need_a_slope_above_the_draw_noise(tmp_path):
+    rng = np.random.default_rng(0)
+    rows = [{"dataset": "mnist", "noise": p, "draw": j, "complexity": 1 + p + 0.01 * rng.normal(),
+             "network_test_error": 0.3 + 0.1 * rng.normal(), "kernel_test_error": 0.1 + 0.3 * p,
+             "final_loss_fraction": 0.005} for p in (0.0, 0.5, 1.0) for j in range(4)]
+    settings = {"trend_z": 2.0, "target_loss_fraction": 0.01}
+    rows = _claims(generalization_bound, "fig-generalization-bound", pd.DataFrame(rows), settings, tmp_path,
+                   "bound.csv")
+    assert _verdicts(rows) == ["yes", "no"]  # the network's error is flat within its noise
+
+
+PAPER_STEPS = ["fig-convergence-mnist", "fig-convergence-cifar", "fig-generalization-bound"]
+
+
+@pytest.fixture(scope="module")
+def prepared_images(mirror, tmp_path_factory):
+    directory = tmp_path_factory.mktemp("prepared")
+    for dataset in ("mnist", "cifar10"):
+        prepare_dataset(dataset, mirror / dataset, directory / f"{dataset}.npz")
+    return directory
+
+
+@functools.cache
+def _lambda_max(prepared: Path, dataset: str, n: int, seed: int, standardise: bool) -> float:
+    """lambda_max(H*) on the n training images a run of that config reads."""
+    x = load_two_class(prepared / f"{dataset}.npz", n, 1, seed, standardise).x_train
+    h_star = relu_first_layer_ntk_closed_form(x.astype(np.float32))
+    return float(eigsh(h_star, k=1, which="LA", return_eigenvectors=False)[0])
+
+
+def test_paper_step_sizes_are_stable_on_the_real_data(prepared_images):
+    """eta lambda_max(H*) < 2 for every GD of chapter 3 in the paper config (GD on 1/2 sum (u - y)^2
+    diverges above 2), lambda_max computed on the images that run trains on."""
+    config = load_config("config/paper.yaml")
+    for figure_id in PAPER_STEPS:
+        settings = config["figures"][figure_id]
+        for dataset in settings.get("datasets", [settings.get("dataset")]):
+            lambda_max = _lambda_max(prepared_images, dataset, settings["n_train"], config["seed"],
+                                     settings["standardise_inputs"])
+            assert step_size(settings, lambda_max) * lambda_max < 2, (figure_id, dataset, lambda_max)
+
+
+def test_published_rate_diverges_on_raw_cifar_pixels(prepared_images):
+    """Why the paper config standardises the channels: on raw pixels scaled to unit norm the
+    published lr 1e-3 has eta lambda_max > 2 on CIFAR-10 (n = 10,000)."""
+    assert 1e-3 * _lambda_max(prepared_images, "cifar10", 10_000, 0, False) > 2

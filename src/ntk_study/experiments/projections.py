@@ -36,7 +36,7 @@ def spectrum(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def compute(settings: dict[str, Any], seed: int, out_dir: Path, prepared: dict[str, Path]) -> None:
     enable_float64()
-    data = load_two_class(prepared[settings["dataset"]], settings["n_train"], 1, seed)
+    data = load_two_class(prepared[settings["dataset"]], settings["n_train"], 1, seed, settings["standardise_inputs"])
     values, vectors = spectrum(data.x_train)
     table = pd.DataFrame({"index": np.arange(1, len(values) + 1), "eigenvalue": values})
     for name, y in label_sets(data.y_train, vectors, seed).items():
