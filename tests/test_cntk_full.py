@@ -66,9 +66,9 @@ def tiny_cifar(tmp_path_factory) -> dict[str, Path]:
     return {"cifar10": path}
 
 
-SETTINGS = {"image_size": 4, "depths": [1, 3], "full": {
+SETTINGS = {"image_size": 4, "depths": [3, 4], "full": {
     "n_train": 120, "n_test": 40, "shards": 4,
-    "cnn": {"width": 16, "epochs": 30, "batch_size": 30, "learning_rate": 0.5, "momentum": 0.9}}}
+    "cnn": {"width": 32, "epochs": 60, "batch_size": 30, "learning_rate": 0.5, "momentum": 0.9}}}
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +91,7 @@ def test_sharded_kernels_assemble_to_the_direct_cntk_and_solve_like_the_dense_re
     from ntk_study.kernels.convolutional import cntk_by_depth
 
     (x_train, y_train), (x_test, y_test) = full_images(SETTINGS, 0, tiny_cifar)
-    train, test = cntk_by_depth(x_train, x_train, [1, 3]), cntk_by_depth(x_test, x_train, [1, 3])
+    train, test = cntk_by_depth(x_train, x_train, [3, 4]), cntk_by_depth(x_test, x_train, [3, 4])
     solve(SETTINGS, 0, shard_files, tmp_path / "cntk.csv", tiny_cifar)
     solved = pd.read_csv(tmp_path / "cntk.csv").set_index(["readout", "depth"])["accuracy"]
     for index, key in enumerate(kernel_keys(SETTINGS)):
@@ -115,11 +115,23 @@ def test_minibatch_cnn_fits_the_squared_loss_to_the_kernel_targets(tiny_cifar, t
 
     from ntk_study.experiments.cntk_full import train_cnns
 
-    train_cnns(SETTINGS, 0, 1, tmp_path / "cnn.csv", tiny_cifar)
+    train_cnns(SETTINGS, 0, 4, tmp_path / "cnn.csv", tiny_cifar)
     rows = pd.read_csv(tmp_path / "cnn.csv")
     assert list(rows["readout"]) == ["vanilla", "gap"] and set(rows["model"]) == {"CNN"}
     assert (rows["train_loss"] < rows["initial_train_loss"] / 2).all(), rows
     assert (rows["train_accuracy"] > 30).all(), rows  # chance: 10%
+
+
+CLAIM_SETTINGS = {"train_sizes": [10, 20], "depths": [3, 4], "few_shot_depth": 3, "small_n": 20,
+                  "gap_margin": 3, "gap_se_target": 1}
+
+
+def _few_shot_rows(accuracy) -> list[dict]:
+    """accuracies.csv rows with ``accuracy(draw, n, readout, depth, model)``."""
+    return [{"draw": d, "n_train": n, "readout": r, "depth": depth, "model": m, "accuracy": accuracy(d, n, r, depth, m),
+             "converged": True if m == "CNN" else None}
+            for d in range(3) for n in (10, 20) for r in ("vanilla", "gap") for depth in (3, 4)
+            for m in ("CNTK", "CNN") if m == "CNTK" or depth == 3]
 
 
 def test_gap_claim_uses_the_full_setting_when_the_config_has_one(tmp_path):
@@ -127,13 +139,10 @@ def test_gap_claim_uses_the_full_setting_when_the_config_has_one(tmp_path):
 
     from ntk_study.analysis.cntk import FULL_CNTK_FILE, claims, full_cnn_file
 
-    settings = {"train_sizes": [10, 20], "depths": [3, 4], "few_shot_depth": 3, "small_n": 20,
-                "full": {"n_train": 50000, "n_test": 10000}}
-    few_shot = [{"draw": d, "n_train": n, "readout": r, "depth": depth, "model": m,
-                 "accuracy": 30.0 if r == "vanilla" else 29.0}  # few-shot: GAP below V
-                for d in range(2) for n in (10, 20) for r in ("vanilla", "gap") for depth in (3, 4)
-                for m in ("CNTK", "CNN")]
-    pd.DataFrame(few_shot).to_csv(tmp_path / "accuracies.csv", index=False)
+    settings = {**CLAIM_SETTINGS, "full": {"n_train": 50000, "n_test": 10000}}
+    # few-shot: GAP below V
+    pd.DataFrame(_few_shot_rows(lambda d, n, r, depth, m: 30.0 if r == "vanilla" else 29.0)).to_csv(
+        tmp_path / "accuracies.csv", index=False)
     (tmp_path / "full").mkdir()
     pd.DataFrame([{"model": "CNTK", "readout": r, "depth": depth, "n_train": 50000,
                    "accuracy": {"vanilla": 65.0, "gap": 76.0}[r]} for r in ("vanilla", "gap") for depth in (3, 4)]
@@ -143,5 +152,61 @@ def test_gap_claim_uses_the_full_setting_when_the_config_has_one(tmp_path):
                       for r in ("vanilla", "gap")]).to_csv(tmp_path / full_cnn_file(depth), index=False)
     gap = claims(tmp_path, settings, "paper")[0]
     assert gap.passed == "yes" and "n = 50000: depth 3: +11.0, depth 4: +11.0" in gap.measured
-    without_full = {key: value for key, value in settings.items() if key != "full"}
-    assert claims(tmp_path, without_full, "quick")[0].passed == "no"
+    assert claims(tmp_path, CLAIM_SETTINGS, "quick")[0].passed == "no"
+
+
+def test_gap_claim_needs_the_margin_at_every_depth_and_reports_the_standard_error(tmp_path):
+    import pandas as pd
+
+    from ntk_study.analysis.cntk import claims
+
+    # GAP leads by 4 at depth 3 (draws: 3, 4, 5 -> s.e. 0.58) but only by 2.5 at depth 4
+    def accuracy(d, n, r, depth, m):
+        return 30.0 + (0 if r == "vanilla" else (3.0 + d if depth == 3 else 2.5))
+
+    pd.DataFrame(_few_shot_rows(accuracy)).to_csv(tmp_path / "accuracies.csv", index=False)
+    gap = claims(tmp_path, CLAIM_SETTINGS, "quick")[0]
+    assert gap.passed == "no" and float(gap.measured.split("depth 4: ")[1][:4]) == pytest.approx(2.5)
+    assert "depth 3: +4.0 ± 0.6" in gap.measured and "within the target" in gap.measured
+
+
+def test_cnn_claim_fails_when_the_cnn_wins_at_one_small_n_even_if_the_mean_lead_is_positive(tmp_path):
+    import pandas as pd
+
+    from ntk_study.analysis.cntk import claims
+
+    # CNTK ahead by 5 at n = 20, behind by 1 at n = 10 (the old check, a mean over cells, passed this)
+    def accuracy(d, n, r, depth, m):
+        return 30.0 + (0 if m == "CNN" else (5.0 if n == 20 else -1.0))
+
+    pd.DataFrame(_few_shot_rows(accuracy)).to_csv(tmp_path / "accuracies.csv", index=False)
+    cnn = claims(tmp_path, CLAIM_SETTINGS, "quick")[1]
+    assert cnn.passed == "no" and "vanilla n=10: -1.0 ± 0.0" in cnn.measured and "converged: 12 of 12" in cnn.measured
+    pd.DataFrame(_few_shot_rows(lambda d, n, r, depth, m: 30.0 + (m == "CNTK") * (1.0 + d))).to_csv(
+        tmp_path / "accuracies.csv", index=False)
+    assert claims(tmp_path, CLAIM_SETTINGS, "quick")[1].passed == "yes"
+
+
+def test_the_learning_rate_is_picked_among_converged_runs_by_validation_accuracy():
+    import pandas as pd
+
+    from ntk_study.experiments.cntk import mark_chosen
+
+    runs = pd.DataFrame({"n_train": [10] * 3 + [20] * 2, "readout": "gap", "learning_rate": [0.1, 0.3, 1.0, 0.1, 0.3],
+                         "validation_accuracy": [30.0, 25.0, 20.0, 30.0, 25.0],
+                         "converged": [False, True, True, False, False], "train_loss": [0.5, 0.01, 0.01, 0.2, 0.1]})
+    chosen = mark_chosen(runs).query("chosen")
+    # n = 10: the unconverged 0.1 validates best but is not eligible; n = 20: none converged, lowest loss
+    assert list(chosen["learning_rate"]) == [0.3, 0.3]
+
+
+def test_every_draw_has_its_own_test_images(tiny_cifar):
+    from ntk_study.experiments.cntk import draws_with_test_sets
+
+    settings = {"train_sizes": [10, 20], "n_test": 15, "draws": 3, "image_size": 4}
+    draws = draws_with_test_sets(settings, 0, tiny_cifar)
+    tests = [x_test.reshape(len(x_test), -1) for _, (x_test, _) in draws]
+    assert [len(t) for t in tests] == [15] * 3
+    stacked = np.concatenate(tests)
+    assert len(np.unique(stacked, axis=0)) == len(stacked)  # noisy images: equal rows would be the same image
+    assert all(len(pool[0]) == 20 for pool, _ in draws)

@@ -106,3 +106,42 @@ def test_imdb_graphs_use_degree_features_and_capped_folds_stay_disjoint(prepared
                for v in range(len(degrees)))
     tests = np.concatenate([test for _, test in task.folds])
     assert len(tests) == len(set(tests)) == 100
+
+
+def test_published_baselines_are_fernandez_delgados_results_on_the_90_tasks(prepared):
+    """The vendored per-dataset accuracies reproduce the published RF / Gaussian / polynomial rows
+    (accuracy +- sample std over the 90 tasks; polynomial: missing results count as 0)."""
+    from ntk_study.analysis.uci import PUBLISHED, fernandez_delgado
+    from ntk_study.data.uci_benchmark import load_tasks
+
+    names = [task.name for task in load_tasks(prepared / "uci121.npz", 10, 0)]
+    published = fernandez_delgado().loc[names]
+    for column, row, fill in (("rf_caret", "RF", None), ("svm_C", "Gaussian kernel", None),
+                              ("svmPoly_caret", "Polynomial kernel", 0.0)):
+        accuracy = published[column] if fill is None else published[column].fillna(fill)
+        assert accuracy.mean() == pytest.approx(PUBLISHED.loc[row, "accuracy_mean"], abs=0.006)
+        assert accuracy.std() == pytest.approx(PUBLISHED.loc[row, "accuracy_std"], abs=0.006)
+    assert (published["best_of_179"] >= published[["rf_caret", "svm_C", "svmPoly_caret"]].max(axis=1)).all()
+
+
+def test_uci_metrics_the_published_way_use_the_best_of_179_on_uncapped_datasets_only(tmp_path):
+    import pandas as pd
+
+    from ntk_study.analysis.uci import CLASSIFIERS, claims, fernandez_delgado, ours
+
+    best = fernandez_delgado()["best_of_179"]  # abalone 67.4, iris 99.3 or so: the file's values
+    rows = []
+    for dataset, samples in (("abalone", 4177), ("iris", 150)):
+        for k, name in enumerate(CLASSIFIERS):
+            # NTK best of the six everywhere, 2 points under Fernández-Delgado et al.'s best on iris
+            accuracy = (best[dataset] - 2 - k) / 100 if dataset == "iris" else 0.5 - k / 100
+            rows.append({"dataset": dataset, "classifier": name, "accuracy": accuracy, "samples": samples,
+                         "rows_used": 1000 if samples > 1000 else samples})
+    pd.DataFrame(rows).to_csv(tmp_path / "accuracies.csv", index=False)
+    table = ours(tmp_path)
+    assert table.loc["NTK", "p90"] == 100 and table.loc["NTK", "pma_mean"] == pytest.approx(100)  # among the six
+    # the published way, on iris only (abalone ran capped): NTK at (best - 2) / best of the 179's best
+    assert table.loc["NTK", "pma_mean_179"] == pytest.approx(100 * (best["iris"] - 2) / best["iris"])
+    assert table.loc["Polynomial kernel", "p95_179"] == 0 and table.loc["NTK", "p95_179"] == 100
+    claim = claims(tmp_path, {}, "test")[0]
+    assert claim.passed == "yes" and "1 uncapped datasets" in claim.measured

@@ -29,8 +29,8 @@ def test_every_rule_has_log_and_benchmark(study):
     rule_files += [f"{figure_id}/{step}" for figure_id, job in REGISTRY.items()
                    for step in ("data" if job.data_from else "compute", "claims", "plot")]
     rule_files += [f"{figure_id}/kernels" for figure_id, job in REGISTRY.items() if job.kernel_files]
-    # tab-cntk's full-CIFAR setting (test config: 3 shards, depths 1 and 2)
-    rule_files += ["tab-cntk/full_kernels_0", "tab-cntk/full_kernels_2", "tab-cntk/full_solve", "tab-cntk/full_cnn_L2"]
+    # tab-cntk's full-CIFAR setting (test config: 3 shards, depths 3 and 4)
+    rule_files += ["tab-cntk/full_kernels_0", "tab-cntk/full_kernels_2", "tab-cntk/full_solve", "tab-cntk/full_cnn_L4"]
     for name in rule_files:
         assert (study / "benchmarks" / f"{name}.tsv").exists(), name
         assert (study / "logs" / f"{name}.log").exists(), name

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ntk_study.analysis.classifier_comparison import summary_table
+from ntk_study.analysis.classifier_comparison import near_best_metrics, summary_table
 from ntk_study.claims import ClaimResult, check
 
 # The classifiers of experiments.uci, in the lecture's order (kept here so that claims and plots
@@ -24,7 +25,21 @@ PUBLISHED = pd.DataFrame({
     "pma_mean": [95.72, 94.34, 94.55, 95.25, 94.56, 91.29],
     "pma_std": [5.17, 7.22, 5.89, 5.30, 8.22, 18.05],
 }).set_index("classifier")
+# Where each published row comes from: Arora et al. ran the NTK and the networks; the RF, Gaussian and
+# polynomial rows are Fernández-Delgado et al.'s reported results (these classifiers of theirs
+# reproduce the rows' accuracy +- std on the 90 datasets; see data/fernandez_delgado_2014.csv).
+PUBLISHED_SOURCE = {"NTK": "run by Arora et al.", "NN (He init)": "run by Arora et al.",
+                    "NN (NTK init)": "run by Arora et al.", "RF": "Fernández-Delgado et al. (rf_caret)",
+                    "Gaussian kernel": "Fernández-Delgado et al. (svm_C)",
+                    "Polynomial kernel": "Fernández-Delgado et al. (svmPoly_caret)"}
 LEAD_METRICS = ("accuracy_mean", "p90", "pma_mean")
+
+
+def fernandez_delgado() -> pd.DataFrame:
+    """Fernández-Delgado et al.'s published per-dataset accuracies (%), indexed by dataset: the best
+    of their 179 classifiers (``best_of_179``) and the three behind the published baseline rows."""
+    with resources.files("ntk_study.data").joinpath("fernandez_delgado_2014.csv").open(encoding="utf-8") as handle:
+        return pd.read_csv(handle, comment="#").set_index("dataset")
 
 
 def accuracy_table(out_dir: Path) -> pd.DataFrame:
@@ -33,23 +48,47 @@ def accuracy_table(out_dir: Path) -> pd.DataFrame:
     return 100 * long.pivot(index="dataset", columns="classifier", values="accuracy")[CLASSIFIERS]
 
 
+def uncapped_datasets(out_dir: Path) -> list[str]:
+    """Datasets run on all their rows: only there do our accuracies compare with the published ones,
+    which are on the full datasets (a quick run caps the rows)."""
+    long = pd.read_csv(out_dir / "accuracies.csv")
+    return sorted(long.loc[long["rows_used"] == long["samples"], "dataset"].unique())
+
+
 def ours(out_dir: Path) -> pd.DataFrame:
-    table = summary_table(accuracy_table(out_dir))
-    table[["p90", "p95"]] *= 100
+    """Our six classifiers (all re-run here): the lecture's metrics among the six on every dataset
+    run, and P90 / P95 / PMA the published way (``*_179`` columns: against the best of
+    Fernández-Delgado et al.'s 179 classifiers and ours) on the uncapped datasets."""
+    accuracy = accuracy_table(out_dir)
+    table = summary_table(accuracy)
+    published_way = near_best_metrics(accuracy.loc[uncapped_datasets(out_dir)], fernandez_delgado()["best_of_179"])
+    table = table.join(published_way.add_suffix("_179"))
+    for column in ("p90", "p95", "p90_179", "p95_179"):
+        table[column] *= 100
     return table
 
 
 def claims(out_dir: Path, settings: dict[str, Any], scale: str) -> list[ClaimResult]:
     table = ours(out_dir)
-    leads = {metric: table[metric].idxmax() for metric in LEAD_METRICS}
+    uncapped = len(uncapped_datasets(out_dir))
+    # P90 and PMA the published way where any dataset ran uncapped; else among the six run here.
+    suffix = "_179" if uncapped else ""
+    metrics = {"accuracy_mean": "accuracy_mean", "p90": f"p90{suffix}", "pma_mean": f"pma_mean{suffix}"}
+    leads = {metric: table[column].idxmax() for metric, column in metrics.items()}
     ntk = table.loc["NTK"]
+    among_six = all(table[m]["NTK"] >= table[m].max() for m in LEAD_METRICS)
+    reference = (f"against the best of Fernández-Delgado et al.'s 179 and ours on the {uncapped} uncapped datasets"
+                 if uncapped else "among the six classifiers run here (no dataset ran uncapped)")
     text = (f"{len(accuracy_table(out_dir))} datasets; NTK {ntk.accuracy_mean:.2f}% +- {ntk.accuracy_std:.2f}%, "
-            f"P90 {ntk.p90:.2f}%, PMA {ntk.pma_mean:.2f}%; best: "
+            f"P90 {ntk[metrics['p90']]:.2f}%, PMA {ntk[metrics['pma_mean']]:.2f}% ({reference}); best: "
             + ", ".join(f"{metric} {name}" for metric, name in leads.items())
+            + f"; P90 / PMA among the six run here: NTK {ntk.p90:.2f}% / {ntk.pma_mean:.2f}%, "
+            f"NTK best on all three: {'yes' if among_six else 'no'}"
             + f" (lecture NTK 81.95%: ours {ntk.accuracy_mean - 81.95:+.2f} points)")
     return [check("tab-uci", "ntk-best", float(ntk.accuracy_mean),
-                  threshold="NTK has the highest average accuracy, P90 and PMA (ties count)",
-                  passed=all(table[m]["NTK"] >= table[m].max() for m in LEAD_METRICS), scale=scale,
+                  threshold="NTK has the highest average accuracy (all datasets), P90 and PMA (the published "
+                            "way where datasets ran uncapped) among the six classifiers run here (ties count)",
+                  passed=all(table[c]["NTK"] >= table[c].max() for c in metrics.values()), scale=scale,
                   measured_text=text)]
 
 

@@ -26,11 +26,11 @@ import pandas as pd
 import scipy.linalg
 
 from ntk_study.data.images import few_shot_pool
-from ntk_study.experiments.cntk import N_CLASSES, squared_to_targets, targets
+from ntk_study.experiments.cntk import N_CLASSES, as_default_float, squared_to_targets, targets
 from ntk_study.io import save_csv, save_npy
-from ntk_study.kernels.convolutional import READOUTS, cntk_by_depth, cntk_keys, convolutional
+from ntk_study.kernels.convolutional import READOUTS, cntk_by_depth, cntk_keys, convolutional, trained
 from ntk_study.kernels.row_shards import shard_rows
-from ntk_study.training import as_float32, fit_classifier, predict_labels
+from ntk_study.training import fit_classifier, predict_labels
 
 
 def full_images(settings: dict[str, Any], seed: int, prepared: dict[str, Path]):
@@ -131,20 +131,25 @@ def solve(settings: dict[str, Any], seed: int, shard_files: list[Path], output: 
 
 def train_cnns(settings: dict[str, Any], seed: int, depth: int, output: Path, prepared: dict[str, Path]) -> None:
     """Train the finite CNN of ``depth`` with each readout on the full training set (minibatch SGD
-    with momentum on the squared loss to the kernel's targets); one row per readout in ``output``."""
+    with momentum on the squared loss to the kernel's targets; the layers its kernel trains, see
+    kernels.convolutional.trained); one row per readout in ``output``."""
     (x_train, y_train), (x_test, y_test) = full_images(settings, seed, prepared)
     cnn = settings["full"]["cnn"]
     rows = []
     for index, readout in enumerate(READOUTS):
         began = time.perf_counter()
-        init_fn, apply_fn, _ = convolutional(depth, readout, cnn["width"], N_CLASSES)
+        init_fn, network_fn, _ = convolutional(depth, readout, cnn["width"], N_CLASSES)
+
+        def apply_fn(params, x, network_fn=network_fn, readout=readout):
+            return network_fn(trained(params, readout), x)
+
         key = jax.random.PRNGKey(seed + 1000 * depth + index)
-        params = as_float32(init_fn(key, x_train.shape)[1])
+        params = as_default_float(init_fn(key, x_train.shape)[1])
         params, history = fit_classifier(
-            apply_fn, params, x_train, y_train, jax.random.fold_in(key, 1), learning_rate=cnn["learning_rate"],
-            momentum=cnn["momentum"], batch_size=min(cnn["batch_size"], len(y_train)), max_epochs=cnn["epochs"],
-            loss=squared_to_targets)
-        accuracy = float(np.mean(predict_labels(apply_fn, params, x_test) == y_test))
+            apply_fn, params, as_default_float(x_train), y_train, jax.random.fold_in(key, 1),
+            learning_rate=cnn["learning_rate"], momentum=cnn["momentum"],
+            batch_size=min(cnn["batch_size"], len(y_train)), max_epochs=cnn["epochs"], loss=squared_to_targets)
+        accuracy = float(np.mean(predict_labels(apply_fn, params, as_default_float(x_test)) == y_test))
         rows.append({"model": "CNN", "readout": readout, "depth": depth, "n_train": len(y_train),
                      "n_test": len(y_test), "accuracy": 100 * accuracy, "initial_train_loss": history[0]["loss"],
                      "train_loss": history[-1]["loss"],
