@@ -9,7 +9,8 @@ Reads fig-kernel-velocity's run (its settings, checkpoints, probe kernels and hi
   parent's training images with SGD + momentum on the mean cross-entropy, for ``child.epochs``
   epochs at ``child.learning_rate`` (its loss is convex in w). ``children.csv``: the child's final
   test and training accuracy and loss beside the parent's test accuracy at t (and at the end);
-  ``child_histories.csv``: the child's training loss and test accuracy per epoch (convergence).
+  ``child_histories.csv``: the child's training loss and test accuracy at epochs 0, 1, 2, 4, ...
+  and the last (convergence).
 - Tangent space: a child's NTK is the parent's empirical NTK at w(t), constant while the child
   trains. ``tangent_kernels.npz``: the probe NTK at every parent epoch (from the parent run).
 - Mode connectivity: a second network trained with the same recipe from another initialisation
@@ -64,8 +65,9 @@ def linearised_apply(apply_fn):
 
 def train_child(apply_fn, origin: Any, train_set, test_set, key: jax.Array, child: dict[str, Any]
                 ) -> list[dict[str, float]]:
-    """Train the linearisation around ``origin``, starting at ``origin``; one record per epoch
-    (epoch 0: the start, where the child equals the parent)."""
+    """Train the linearisation around ``origin``, starting at ``origin``; a record at epoch 0 (the
+    start, where the child equals the parent), at every power of two and at the last epoch (an
+    evaluation of the linearised model costs about as much as an epoch of its training)."""
     linear = linearised_apply(apply_fn)
     step = _child_step_fn(linear, child["momentum"])
     x, labels = (jnp.asarray(a) for a in train_set)
@@ -79,6 +81,8 @@ def train_child(apply_fn, origin: Any, train_set, test_set, key: jax.Array, chil
             order = np.asarray(jax.random.permutation(order_key, n))[: steps_per_epoch * batch_size]
             for batch in order.reshape(steps_per_epoch, batch_size):
                 state = step(state, (x, labels, origin), batch, child["learning_rate"])
+        if epoch & (epoch - 1) and epoch != child["epochs"]:  # not 0, a power of two or the last
+            continue
         train_loss, train_accuracy = evaluate(linear, state[0], *train_set, origin)
         _, test_accuracy = evaluate(linear, state[0], *test_set, origin)
         records.append({"child_epoch": epoch, "train_loss": train_loss, "train_accuracy": train_accuracy,
