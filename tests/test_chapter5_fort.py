@@ -28,7 +28,7 @@ from ntk_study.training import as_float32
 def small_resnet():
     init_fn, apply_fn, _ = resnet([1, 1], [4, 8], 10, 0.1)
     _, params = init_fn(jax.random.PRNGKey(0), (-1, 4, 4, 3))
-    x = jax.random.normal(jax.random.PRNGKey(1), (5, 4, 4, 3))
+    x = jax.random.normal(jax.random.PRNGKey(1), (5, 4, 4, 3), dtype=jnp.float32)  # x64 may be on
     return apply_fn, as_float32(params), x
 
 
