@@ -24,15 +24,14 @@ import pandas as pd
 from ntk_study.data.images import image_splits
 from ntk_study.io import save_csv, save_json, save_npz
 from ntk_study.kernel_dynamics import checkpoint_steps, evaluate, flat_params, probe_ntk, train_with_checkpoints
-from ntk_study.kernels.residual import resnet
+from ntk_study.kernels.residual import resnet_from_spec
 from ntk_study.training import as_float32
 
 N_CLASSES = 10
 
 
 def network(settings: dict[str, Any]):
-    spec = settings["network"]
-    return resnet(spec["stage_blocks"], spec["stage_channels"], N_CLASSES, spec["branch_scale"])
+    return resnet_from_spec(settings["network"], N_CLASSES)
 
 
 def data(settings: dict[str, Any], seed: int, prepared: Path):

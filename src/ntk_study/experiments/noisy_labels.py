@@ -35,7 +35,7 @@ import pandas as pd
 
 from ntk_study.data.images import image_splits
 from ntk_study.io import save_csv
-from ntk_study.kernels.residual import resnet
+from ntk_study.kernels.residual import resnet_from_spec
 from ntk_study.noisy_labels import aux_shifted, aux_squared_loss, rdi_penalty, symmetric_label_noise
 from ntk_study.training import as_float32, cross_entropy, momentum_epoch_fn, predict_labels
 
@@ -128,8 +128,7 @@ def noisy_splits(settings: dict[str, Any], prepared: Path, noise: float, seed: i
 
 
 def network(settings: dict[str, Any]):
-    spec = settings["network"]
-    return resnet(spec["stage_blocks"], spec["stage_channels"], N_CLASSES, spec["branch_scale"])
+    return resnet_from_spec(settings["network"], N_CLASSES)
 
 
 def ntk_diagonal_scale(apply_fn, params: Any, images: np.ndarray) -> float:

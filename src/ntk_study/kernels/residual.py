@@ -49,3 +49,8 @@ def resnet(stage_blocks: tuple[int, ...] | list[int], stage_channels: tuple[int,
             previous = channels
     layers += [stax.GlobalAvgPool(), stax.Dense(n_outputs, W_std=1.0, b_std=None, parameterization=parameterization)]
     return stax.serial(*layers)
+
+
+def resnet_from_spec(spec: dict, n_outputs: int = 10, parameterization: str = "standard"):
+    """``resnet`` from a config's ``network`` section (stage_blocks, stage_channels, branch_scale)."""
+    return resnet(spec["stage_blocks"], spec["stage_channels"], n_outputs, spec["branch_scale"], parameterization)
