@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ntk_study.kernels.graph import aggregation_pattern, gntk_grams, graph_network, make_batch, node_bucket
+from ntk_study.kernels.graph import aggregation_pattern, graph_network, make_batch
+from ntk_study.kernels.graph_blocks import arccos, gntk_grams, make_blocks, pack_graphs
 from ntk_study.kernels.precision import enable_float64
 
 enable_float64()
@@ -69,8 +70,7 @@ GRAPHS = [
 @pytest.mark.parametrize(("blocks", "layers"), [(1, 1), (2, 2), (3, 1)])
 def test_gntk_equals_published_recursion(scale, blocks, layers):
     features = [h for h, _, _ in GRAPHS]
-    patterns = [aggregation_pattern(len(h), e, scale) for h, _, e in GRAPHS]
-    grams = gntk_grams(features, patterns, blocks, layers)
+    grams = gntk_grams(features, [e for _, _, e in GRAPHS], scale, [blocks], layers)
     tags = features[0].shape[1]  # stax's input layer divides <h, h'> by the feature dimension
     for i, (h1, a1, _) in enumerate(GRAPHS):
         for j, (h2, a2, _) in enumerate(GRAPHS):
@@ -78,15 +78,71 @@ def test_gntk_equals_published_recursion(scale, blocks, layers):
             assert grams[blocks][i, j] == pytest.approx(expected, rel=1e-8)
 
 
-def test_blockwise_gram_equals_the_stax_network():
-    """The per-block walk (sorted, bucketed batches) equals the serial stax model's kernel_fn."""
-    features = [h for h, _, _ in GRAPHS]
-    patterns = [aggregation_pattern(len(h), e, "degree") for h, _, e in GRAPHS]
-    nodes = node_bucket(max(len(h) for h in features))
-    batch = make_batch(features, patterns, len(features), nodes)
-    _, _, kernel_fn = graph_network(2, 2)
-    direct = np.asarray(kernel_fn(batch.features, batch.features, "ntk", pattern=(batch.pattern, batch.pattern)))
-    np.testing.assert_allclose(gntk_grams(features, patterns, 2, 2)[2], direct, rtol=1e-7)
+def _random_graphs(count: int, seed: int, tags: int = 4) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Small random graphs (3-12 nodes, some isolated nodes) with one-hot tags."""
+    rng = np.random.default_rng(seed)
+    features, edges = [], []
+    for _ in range(count):
+        n = int(rng.integers(3, 13))
+        pairs = np.array([(u, v) for u in range(n) for v in range(u + 1, n) if rng.random() < 0.3],
+                         dtype=np.int64).reshape(-1, 2)
+        features.append(np.eye(tags)[rng.integers(0, tags, n)])
+        edges.append(pairs)
+    return features, edges
+
+
+@pytest.mark.parametrize("scale", ["uniform", "degree"])
+@pytest.mark.parametrize("nodes_per_block", [16, 48])
+def test_sparse_blocks_equal_the_stax_network(scale, nodes_per_block):
+    """Sparse block-diagonal aggregation (several graphs per block, several blocks, every depth of
+    one sweep) gives the kernel_fn of the stax model, evaluated on zero-padded dense batches."""
+    features, edges = _random_graphs(9, seed=3)
+    patterns = [aggregation_pattern(len(f), e, scale) for f, e in zip(features, edges)]
+    batch = make_batch(features, patterns, len(features), max(len(f) for f in features))
+    grams = gntk_grams(features, edges, scale, [1, 3], layers_per_block=2, nodes_per_block=nodes_per_block, threads=2)
+    for blocks in (1, 3):
+        _, _, kernel_fn = graph_network(blocks, 2)
+        direct = np.asarray(kernel_fn(batch.features, batch.features, "ntk", pattern=(batch.pattern, batch.pattern)))
+        # arccos near 1 (a node with itself) turns float64 rounding into ~1e-8 differences, as in
+        # the reference code; beyond that the two evaluations agree.
+        np.testing.assert_allclose(grams[blocks], direct, rtol=1e-7)
+
+
+def test_dense_graphs_take_the_matmul_path_with_equal_values():
+    """A set whose nodes have more neighbours than the gather slots aggregates by matmul."""
+    from ntk_study.kernels import graph_blocks
+
+    features, edges = _random_graphs(5, seed=4)
+    sparse = gntk_grams(features, edges, "degree", [2], 1, nodes_per_block=24)
+    limit = graph_blocks.MAX_GATHER_SLOTS
+    graph_blocks.MAX_GATHER_SLOTS = 1
+    try:
+        dense = gntk_grams(features, edges, "degree", [2], 1, nodes_per_block=24)
+    finally:
+        graph_blocks.MAX_GATHER_SLOTS = limit
+    np.testing.assert_allclose(dense[2], sparse[2], rtol=1e-9)
+
+
+def test_packing_fills_blocks_without_splitting_graphs():
+    sizes = [7, 3, 9, 2, 5, 5, 1]
+    blocks = pack_graphs(sizes, 10)
+    assert sorted(g for block in blocks for g in block) == list(range(len(sizes)))
+    assert all(sum(sizes[g] for g in block) <= 10 for block in blocks)
+    assert len(blocks) == 4  # 32 nodes need at least 4 blocks of 10
+    features, edges = _random_graphs(6, seed=5)
+    block = make_blocks(features, edges, "uniform", nodes_per_block=20)[0]
+    member = block.graphs[0]
+    n = len(features[member])
+    # the first graph's nodes come first; each lists itself and its neighbours with weight 1
+    own = {tuple(sorted(p)) for p in edges[member].tolist()}
+    for u in range(n):
+        listed = set(block.neighbours[u][block.weights[u] > 0].tolist())
+        assert listed == {u} | {v for v in range(n) if tuple(sorted((u, v))) in own}
+
+
+def test_arccos_series_matches_numpy_to_rounding():
+    c = np.concatenate([np.linspace(-1, 1, 20001), [0.5, -0.5, 1 - 1e-12, -1 + 1e-12]])
+    np.testing.assert_allclose(np.asarray(arccos(c)), np.arccos(c), rtol=0, atol=2e-15)
 
 
 def test_degree_scaling_averages_over_neighbours():

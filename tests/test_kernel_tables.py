@@ -9,7 +9,7 @@ from ntk_study.classifiers.finite_mlp import mlp_classifier
 from ntk_study.classifiers.kernel_svm import precomputed_svm_accuracy
 from ntk_study.classifiers.protocol import expand_grid, select_then_evaluate
 from ntk_study.experiments.cntk import kernel_regression_accuracy, targets
-from ntk_study.experiments.gntk import _inner_splits, cosine_normalised
+from ntk_study.experiments.gntk import _inner_splits, prepared_gram
 
 
 def test_selection_uses_only_the_selection_split():
@@ -56,8 +56,8 @@ def test_kernel_regression_interpolates_its_training_set():
 
 
 def test_cosine_normalisation_has_unit_diagonal():
-    x = np.random.default_rng(3).normal(size=(6, 4))
-    np.testing.assert_allclose(np.diag(cosine_normalised(x @ x.T)), 1.0)
+    x = np.random.default_rng(3).random(size=(6, 4))  # a GNTK Gram matrix has positive entries
+    np.testing.assert_allclose(np.diag(prepared_gram(x @ x.T, "cosine")), 1.0)
 
 
 def test_nested_inner_splits_never_touch_the_outer_test_fold(tmp_path):

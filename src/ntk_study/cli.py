@@ -28,7 +28,7 @@ def cmd_download(args: argparse.Namespace) -> None:
 def cmd_prepare(args: argparse.Namespace) -> None:
     from ntk_study.data.prepare import prepare_dataset
 
-    prepare_dataset(args.dataset, args.raw_dir, args.output)
+    prepare_dataset(args.dataset, args.raw_dir, args.output, optional=args.optional)
 
 
 def _prepared_paths(args: argparse.Namespace) -> dict[str, Path]:
@@ -167,6 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--dataset", required=True)
     sub.add_argument("--raw-dir", required=True)
     sub.add_argument("--output", required=True)
+    sub.add_argument("--optional", action="store_true",
+                     help="a graph set the data source may lack: record its absence instead of failing")
 
     def add_figure_command(name: str, handler, help_text: str) -> argparse.ArgumentParser:
         sub = add(name, handler, help_text)

@@ -114,3 +114,22 @@ def _with_defaults(value: Any, node: dict[str, Any]) -> Any:
 def load_config(path: str | Path) -> dict[str, Any]:
     with open(path) as handle:
         return validate_config(yaml.safe_load(handle), source=str(path))
+
+
+def _merged(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    """``overlay`` on ``base``, dictionaries merged key by key (as Snakemake layers --configfile)."""
+    merged = dict(base)
+    for key, value in overlay.items():
+        both_dicts = isinstance(value, dict) and isinstance(base.get(key), dict)
+        merged[key] = _merged(base[key], value) if both_dicts else value
+    return merged
+
+
+def load_layered_config(*paths: str | Path) -> dict[str, Any]:
+    """The config of ``snakemake --configfile A --configfile B``: each file layered on the previous."""
+    config: dict[str, Any] = {}
+    for path in paths:
+        with open(path) as handle:
+            config = _merged(config, yaml.safe_load(handle))
+    return validate_config(config, source=" + ".join(map(str, paths)))
+

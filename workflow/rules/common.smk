@@ -40,6 +40,12 @@ def figure_settings(figure_id):
     return config["figures"][figure_id]
 
 
+def figure_scale(figure_id):
+    """The scale a figure ran at: its own ``scale`` (e.g. one table at its published setting in a
+    quick study, config/workstation.yaml) or the config's."""
+    return figure_settings(figure_id).get("scale", SCALE)
+
+
 def one_of(names):
     return "|".join(re.escape(name) for name in names) or "^$"
 

@@ -30,10 +30,11 @@ rule prepare:
         runtime=config["resources"]["prepare"]["runtime"],
     params:
         raw_dir=lambda wildcards: f"{RAW}/{raw_source_of(wildcards.dataset)}",
+        optional=lambda wildcards: "--optional" if wildcards.dataset in config.get("optional_datasets", []) else "",
     log:
         "logs/prepare/{dataset}.log",
     benchmark:
         "benchmarks/prepare/{dataset}.tsv"
     shell:
         "{NTK} prepare --dataset {wildcards.dataset} --raw-dir {params.raw_dir}"
-        " --output {output} > {log} 2>&1"
+        " --output {output} {params.optional} > {log} 2>&1"

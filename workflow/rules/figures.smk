@@ -112,12 +112,13 @@ for job in REGISTRY.values():
         params:
             figure=job.id,
             settings=settings,
+            scale=figure_scale(job.id),
         log:
             f"logs/{job.id}/claims.log",
         benchmark:
             f"benchmarks/{job.id}/claims.tsv"
         shell:
-            "{NTK} claims {params.figure} --settings {params.settings} --scale {SCALE} --results-dir {RESULTS}"
+            "{NTK} claims {params.figure} --settings {params.settings} --scale {params.scale} --results-dir {RESULTS}"
             " > {log} 2>&1"
 
     # The plot module is an input: editing src/ntk_study/plots/<name>.py reruns the plot rule of

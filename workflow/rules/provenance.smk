@@ -10,6 +10,7 @@ rule provenance:
         f"{RESULTS}/{{figure_id}}/provenance.json",
     params:
         settings=lambda wildcards: as_arg(figure_settings(wildcards.figure_id)),
+        scale=lambda wildcards: figure_scale(wildcards.figure_id),
     wildcard_constraints:
         figure_id=one_of(list(FIGURES_DONE)),
     log:
@@ -18,5 +19,5 @@ rule provenance:
         "benchmarks/provenance/{figure_id}.tsv"
     shell:
         "{NTK} provenance --figure {wildcards.figure_id} --settings {params.settings}"
-        " --scale {SCALE} --seed {SEED} --manifests {input.manifests} --benchmarks {input.benchmarks}"
+        " --scale {params.scale} --seed {SEED} --manifests {input.manifests} --benchmarks {input.benchmarks}"
         " --output {output} > {log} 2>&1"

@@ -1,7 +1,7 @@
 """Hyperparameter selection on one split, accuracy on others (the UCI and graph protocols).
 
 A classifier is a function ``fit_score(candidate, train, test) -> accuracy`` over row indices;
-candidates are hyperparameter dicts tried in grid order (ties keep the first).
+candidates are hyperparameter dicts tried in grid order (ties keep the first, see ``first_best``).
 """
 
 from __future__ import annotations
@@ -31,11 +31,17 @@ def grid_scores(fit_score: FitScore, candidates: Sequence[dict[str, Any]], split
     return [fit_score(candidate, *split) for candidate in candidates]
 
 
+def first_best(scores: Sequence[float]) -> int:
+    """Index of the best score, the first one on ties: the reference codes' ``if acc > best_acc``
+    scan over the grid in order (np.argmax also returns the first maximum)."""
+    return int(np.argmax(scores))
+
+
 def select_then_evaluate(fit_score: FitScore, candidates: Sequence[dict[str, Any]], selection_split: Split,
                          evaluation_splits: Sequence[Split]) -> Selection:
     """Pick the candidate with the best accuracy on ``selection_split``; report it on every evaluation split."""
     scores = grid_scores(fit_score, candidates, selection_split)
-    best = int(np.argmax(scores))
+    best = first_best(scores)
     tests = [fit_score(candidates[best], *split) for split in evaluation_splits]
     return Selection(dict(candidates[best]), float(scores[best]), tests)
 

@@ -6,3 +6,7 @@ class DataError(RuntimeError):
 
     The message always names the file or dataset concerned and what to do about it.
     """
+
+
+class GraphSetAbsent(DataError):
+    """The data source has no such graph set (e.g. the offline mirror lacks COLLAB)."""

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ntk_study.data.errors import GraphSetAbsent
 from ntk_study.data.subsets import CappedRows
-from ntk_study.kernels.graph import aggregation_pattern
 
 N_FOLDS = 10
 DEGREE_FEATURES = ("IMDBBINARY", "IMDBMULTI", "COLLAB")
@@ -28,12 +28,12 @@ class GraphTask:
     n_graphs: int  # before any cap
     folds: list[tuple[np.ndarray, np.ndarray]]  # 10 x (train, test) positions among the kept graphs
 
-    def patterns(self, scale: str) -> list[np.ndarray]:
-        return [aggregation_pattern(len(f), e, scale) for f, e in zip(self.features, self.edges)]
-
 
 def load_graph_task(prepared: Path, name: str, max_graphs: int | None, seed: int) -> GraphTask:
+    """The task of ``prepared``; raises GraphSetAbsent for an optional set the data source lacked."""
     with np.load(prepared) as data:
+        if "absent_reason" in data.files:
+            raise GraphSetAbsent(str(data["absent_reason"]))
         labels, offsets = data["labels"], data["node_offsets"]
         tags, edges = data["node_tags"], data["edges"]
         folds = [(data[f"fold{k}_train"], data[f"fold{k}_test"]) for k in range(N_FOLDS)]

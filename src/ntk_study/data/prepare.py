@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ntk_study.data import cifar10, mnist, tu, uci
-from ntk_study.data.errors import DataError
+from ntk_study.data.errors import DataError, GraphSetAbsent
 from ntk_study.io import save_npz
 
 TU_PREFIX = "tu-"
@@ -48,9 +48,20 @@ def read_prepared_arrays(dataset: str, raw_dir: str | Path) -> dict[str, np.ndar
     )
 
 
-def prepare_dataset(dataset: str, raw_dir: str | Path, output: str | Path) -> None:
-    """Parse the raw files of ``dataset`` in ``raw_dir`` and write ``output`` atomically."""
-    save_npz(output, read_prepared_arrays(dataset, raw_dir))
+def prepare_dataset(dataset: str, raw_dir: str | Path, output: str | Path, optional: bool = False) -> None:
+    """Parse the raw files of ``dataset`` in ``raw_dir`` and write ``output`` atomically.
+
+    An ``optional`` graph set that the data source lacks is not an error: ``output`` then records
+    why (``absent_reason``), and the figures that read it report that set as not available.
+    """
+    try:
+        arrays = read_prepared_arrays(dataset, raw_dir)
+    except GraphSetAbsent as absent:
+        if not optional:
+            raise
+        print(f"{dataset} is optional and absent: {absent}")
+        arrays = {"absent_reason": np.array(str(absent))}
+    save_npz(output, arrays)
 
 
 def load_prepared(path: str | Path) -> dict[str, np.ndarray]:

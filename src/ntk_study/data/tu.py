@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ntk_study.data.errors import DataError
+from ntk_study.data.errors import DataError, GraphSetAbsent
 
 N_FOLDS = 10
 
@@ -67,7 +67,7 @@ def read_graph_set(path: str | Path, name: str) -> GraphSet:
             graph_file = f"dataset/{name}/{name}.txt"
             if graph_file not in members:
                 available = sorted({m.split("/")[1] for m in members if m.count("/") >= 2})
-                raise DataError(
+                raise GraphSetAbsent(
                     f"{path} has no {graph_file}: graph set {name!r} is not in this data source "
                     f"(it has {', '.join(available)}). Remove {name} from the config's graph sets "
                     "or point data_mirror at a source that has it."
