@@ -131,13 +131,19 @@ def test_packing_fills_blocks_without_splitting_graphs():
     assert len(blocks) == 4  # 32 nodes need at least 4 blocks of 10
     features, edges = _random_graphs(6, seed=5)
     block = make_blocks(features, edges, "uniform", nodes_per_block=20)[0]
-    member = block.graphs[0]
-    n = len(features[member])
-    # the first graph's nodes come first; each lists itself and its neighbours with weight 1
-    own = {tuple(sorted(p)) for p in edges[member].tolist()}
-    for u in range(n):
-        listed = set(block.neighbours[u][block.weights[u] > 0].tolist())
-        assert listed == {u} | {v for v in range(n) if tuple(sorted((u, v))) in own}
+    # Each graph's nodes list themselves and exactly their neighbours (weight 1), in a node order
+    # sorted by the number of senders, so that every neighbour slot is used by a prefix of the rows.
+    for k, member in enumerate(block.graphs):
+        nodes = np.flatnonzero(block.pooling[k])
+        assert len(nodes) == len(features[member])
+        listed = {u: set(block.neighbours[u][block.weights[u] > 0].tolist()) for u in nodes}
+        assert all(u in senders and senders <= set(nodes) for u, senders in listed.items())
+        assert all(u in listed[v] for u in nodes for v in listed[u])  # undirected
+        assert sum(len(senders) - 1 for senders in listed.values()) == 2 * len({tuple(sorted(e))
+                                                                               for e in edges[member].tolist()})
+    used = block.weights > 0
+    counts = used.sum(0)
+    assert all(used[:count, d].all() and not used[count:, d].any() for d, count in enumerate(counts))
 
 
 def test_arccos_series_matches_numpy_to_rounding():

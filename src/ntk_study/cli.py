@@ -233,10 +233,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = add_cntk_full_command("cntk-full-cnn", cmd_cntk_full_cnn, "tab-cntk full setting: the CNNs of one depth")
     sub.add_argument("--depth", type=int, required=True)
 
-    sub = add("gntk-timing", cmd_gntk_timing, "time one full-size GNTK Gram matrix (compilation included)")
+    sub = add("gntk-timing", cmd_gntk_timing,
+              "time one sweep of full-size GNTK Gram matrices, one per BLOCK count (compilation included)")
     sub.add_argument("--prepared", required=True, help="resources/prepared/tu-<NAME>.npz")
     sub.add_argument("--graph-set", required=True)
-    sub.add_argument("--blocks", type=int, default=2)
+    sub.add_argument("--blocks", type=int, nargs="+", default=[1], help="BLOCK counts read out of one sweep")
     sub.add_argument("--layers", type=int, default=2)
     sub.add_argument("--scale", default="uniform", choices=["uniform", "degree"])
 
