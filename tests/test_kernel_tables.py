@@ -92,6 +92,34 @@ def test_uci_benchmark_has_the_90_tasks_and_caps_rows(prepared):
         assert train.max() < 300 and not set(train) & set(test)
 
 
+def test_an_interrupted_uci_run_resumes_its_finished_rows(prepared, tmp_path, monkeypatch):
+    import pandas as pd
+
+    from ntk_study.experiments import uci
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # units in this process, where the patch below applies
+    settings = {"max_samples": 80, "datasets": ["iris", "zoo"], "classifiers": ["NTK", "RF"],
+                "ntk": {"max_hidden_layers": 1, "C": [1.0, 10.0]},
+                "random_forest": {"trees": 5, "max_features": [0.5]}}
+    uci.compute(settings, 0, tmp_path, {"uci121": prepared / "uci121.npz"})
+    first = pd.read_csv(tmp_path / "accuracies.csv")
+    assert not first["resumed"].any()
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("a finished row was recomputed")
+
+    monkeypatch.setattr(uci, "run_classifier", must_not_run)
+    uci.compute(settings, 0, tmp_path, {"uci121": prepared / "uci121.npz"})
+    again = pd.read_csv(tmp_path / "accuracies.csv")
+    assert again["resumed"].all()
+    pd.testing.assert_frame_equal(again.drop(columns="resumed"), first.drop(columns="resumed"))
+    # another NTK grid recomputes the NTK rows only
+    with pytest.raises(AssertionError, match="recomputed"):
+        uci.compute({**settings, "ntk": {"max_hidden_layers": 1, "C": [1.0, 100.0]}}, 0, tmp_path,
+                    {"uci121": prepared / "uci121.npz"})
+    uci.compute({**settings, "classifiers": ["RF"]}, 0, tmp_path, {"uci121": prepared / "uci121.npz"})
+
+
 def test_imdb_graphs_use_degree_features_and_capped_folds_stay_disjoint(prepared):
     from ntk_study.data.graph_benchmark import load_graph_task
 

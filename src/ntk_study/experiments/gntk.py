@@ -138,17 +138,20 @@ def _score_gram(gram: np.ndarray, labels: np.ndarray, task: GraphTask, cs: list[
 
 def _resumable_scores(folder: Path, name: str, gram: np.ndarray, labels: np.ndarray, task: GraphTask,
                       cs: list[float], nested_cs: list[float] | None,
-                      max_iter: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """``_score_gram``, or its scores from an interrupted run of the same search (``resume``)."""
+                      max_iter: int) -> tuple[np.ndarray, np.ndarray | None, float]:
+    """``_score_gram`` and its seconds, or both from an interrupted run of the same search (``resume``)."""
     points = ResumePoints(folder)
     key = resume.fingerprint(resume.source_fingerprint(kernel_svm), sklearn.__version__, gram, labels,
                              *[split for fold in task.folds for split in fold], cs, nested_cs, max_iter)
     stored = points.load(name, key)
     if stored is not None:
-        return stored["outer"], stored.get("inner")
+        return stored["outer"], stored.get("inner"), float(stored["seconds"])
+    began = time.perf_counter()
     outer, inner = _score_gram(gram, labels, task, cs, nested_cs, max_iter)
-    points.save(name, key, {"outer": outer, **({} if inner is None else {"inner": inner})})
-    return outer, inner
+    seconds = time.perf_counter() - began
+    points.save(name, key, {"outer": outer, "seconds": np.array(seconds),
+                            **({} if inner is None else {"inner": inner})})
+    return outer, inner, seconds
 
 
 def compute(settings: dict[str, Any], seed: int, out_dir: Path, prepared: dict[str, Path]) -> None:
@@ -165,10 +168,11 @@ def compute(settings: dict[str, Any], seed: int, out_dir: Path, prepared: dict[s
                                            prepared_gram(stored[f"{task.name}/{key}"], kind), task.labels, task, cs,
                                            nested_cs, max_iter) for key, kind in candidates)
             outer = np.stack([s[0] for s in scored])  # (candidate, C, fold)
-            for (key, kind), accs in zip(candidates, outer):
+            for (key, kind), accs, (_, _, seconds) in zip(candidates, outer, scored):
                 for c, fold_accs in zip(cs, accs):
                     grid_rows.append({"dataset": task.name, "setting": key, "gram": kind, "C": c,
-                                      "accuracy_mean": fold_accs.mean(), "accuracy_std": fold_accs.std()})
+                                      "accuracy_mean": fold_accs.mean(), "accuracy_std": fold_accs.std(),
+                                      "search_seconds": round(seconds, 2)})  # the candidate's whole C search
             best = first_best(outer.mean(axis=2))
             choice = {"setting": candidates[best[0]][0], "gram": candidates[best[0]][1], "C": cs[best[1]]}
             summary.append(_row(task, OPTIMISTIC, outer[best], json.dumps(choice, sort_keys=True)))

@@ -13,7 +13,9 @@ entries per (depth, fixed) pair, 26 GB for the 15 pairs in float64, and float32 
 selection; the kernels take a few percent of the SVM grid's time.
 
 Tasks and classifiers run in parallel worker processes (one per thread of the rule), the largest
-tasks first, so that the long SVM fits of the big tasks overlap with the many small tasks.
+tasks first, so that the long SVM fits of the big tasks overlap with the many small tasks. At the
+published setting the rule takes hours on a workstation, so each finished (task, classifier) row is
+kept under ``resume/`` in the results folder and reused by a run started again (``ntk_study.resume``).
 """
 
 from __future__ import annotations
@@ -27,17 +29,26 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import jax
 import numpy as np
 import pandas as pd
+import sklearn
 from jax.experimental import enable_x64
 
+from ntk_study import resume
 from ntk_study.analysis.uci import CLASSIFIERS
+from ntk_study.classifiers import finite_mlp, kernel_svm, protocol
 from ntk_study.classifiers.finite_mlp import mlp_classifier
 from ntk_study.classifiers.kernel_svm import feature_svm, precomputed_svm_scores, random_forest
 from ntk_study.classifiers.protocol import FitScore, Selection, expand_grid, first_best, select_then_evaluate
 from ntk_study.data.uci_benchmark import UciTask, load_tasks
 from ntk_study.io import save_csv
+from ntk_study.kernels import fully_connected
 from ntk_study.kernels.fully_connected import depth_fixed_pairs, fully_connected_ntk_chain, reference_scale
+from ntk_study.resume import ResumePoints
+
+# A unit is one row: (task, classifier, settings, seed, folder of resume pieces or None).
+Unit = tuple[UciTask, str, dict[str, Any], int, Path | None]
 
 
 def ntk_candidates(max_hidden_layers: int, cs: Sequence[float]) -> list[dict[str, Any]]:
@@ -118,8 +129,26 @@ def run_classifier(task: UciTask, name: str, settings: dict[str, Any], seed: int
     }
 
 
-def _run_unit(unit: tuple[UciTask, str, dict[str, Any], int]) -> dict[str, Any]:
-    row = run_classifier(*unit)
+def _row_fingerprint(task: UciTask, name: str, settings: dict[str, Any], seed: int) -> str:
+    """Everything a row comes from: the task's data and splits, the classifier's settings, the seed,
+    the code that computes it and the libraries' versions."""
+    own = {"NTK": "ntk", "RF": "random_forest", "Gaussian kernel": "gaussian_svm",
+           "Polynomial kernel": "polynomial_svm"}.get(name, "nn")
+    splits = [part for split in [task.validation, *task.folds] for part in split]
+    return resume.fingerprint(resume.source_fingerprint(fully_connected, kernel_svm, finite_mlp, protocol),
+                              Path(__file__).read_text(), sklearn.__version__, jax.__version__, task.name, task.x,
+                              task.y, *splits, name, settings[own], seed)
+
+
+def _run_unit(unit: Unit) -> dict[str, Any]:
+    task, name, settings, seed, folder = unit
+    points, piece = ResumePoints(folder), f"rows/{task.name}/{name}"
+    key = _row_fingerprint(task, name, settings, seed) if folder is not None else ""
+    if (stored := points.load(piece, key)) is not None:
+        return {**json.loads(str(stored["row"])), "resumed": True}  # its seconds are those of the first run
+    row = run_classifier(task, name, settings, seed)
+    points.save(piece, key, {"row": np.array(json.dumps(row, default=lambda value: value.item()))})
+    row["resumed"] = False
     print(row["dataset"], row["classifier"], round(row["accuracy"], 4), row["hyperparameters"],
           f"{row['seconds']} s, {row['cpu_seconds']} CPU-s", flush=True)
     return row
@@ -130,7 +159,7 @@ def worker_count() -> int:
     return int(os.environ.get("OMP_NUM_THREADS") or len(os.sched_getaffinity(0)))
 
 
-def run_units(units: list[tuple[UciTask, str, dict[str, Any], int]], workers: int) -> list[dict[str, Any]]:
+def run_units(units: list[Unit], workers: int) -> list[dict[str, Any]]:
     """Rows of every unit, in the units' order; with several workers, in spawned processes (JAX is
     not fork-safe) fed in that order."""
     if workers <= 1:
@@ -145,7 +174,8 @@ def compute(settings: dict[str, Any], seed: int, out_dir: Path, prepared: dict[s
     tasks = load_tasks(prepared["uci121"], settings["max_samples"], seed, settings["datasets"])
     names = settings.get("classifiers") or CLASSIFIERS  # null: all six
     # Largest tasks first (their SVM grids take longest), so that no long job starts last.
-    units = [(task, name, settings, seed) for task in sorted(tasks, key=lambda t: -len(t.y)) for name in names]
+    units = [(task, name, settings, seed, out_dir / resume.FOLDER)
+             for task in sorted(tasks, key=lambda t: -len(t.y)) for name in names]
     rows = run_units(units, worker_count())
     position = {task.name: k for k, task in enumerate(tasks)}
     rows.sort(key=lambda row: (position[row["dataset"]], names.index(row["classifier"])))
