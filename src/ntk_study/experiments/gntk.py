@@ -43,6 +43,7 @@ from ntk_study.data.errors import GraphSetAbsent
 from ntk_study.data.graph_benchmark import GraphTask, load_graph_task
 from ntk_study.io import npz_writer, save_csv
 from ntk_study.kernels import graph_blocks
+from ntk_study.kernels.allocator import keep_freed_memory
 from ntk_study.kernels.graph_blocks import gntk_grams
 from ntk_study.kernels.precision import enable_float64
 from ntk_study.resume import ResumePoints
@@ -74,6 +75,7 @@ def kernels(settings: dict[str, Any], seed: int, out_dir: Path, prepared: dict[s
     """Every setting's Gram matrix, one sweep per (set, scaling, R); a sweep finished by an interrupted
     run is reused (``resume``), with the seconds it took then."""
     enable_float64()
+    keep_freed_memory()
     timings = []
     threads = available_cores()
     points = ResumePoints(out_dir / resume.FOLDER)
@@ -213,6 +215,7 @@ def time_one_gram(prepared: Path, name: str, blocks: list[int], layers: int, sca
     """Seconds for one sweep of full-size Gram matrices (every BLOCK count in ``blocks``), and per
     setting (the sweep over the BLOCK counts), for comparison with the reference code's per-setting time."""
     enable_float64()
+    keep_freed_memory()
     task = load_graph_task(prepared, name, None, 0)
     threads = available_cores()
     began, began_cpu = time.perf_counter(), time.process_time()
