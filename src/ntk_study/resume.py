@@ -13,7 +13,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -71,3 +73,15 @@ class ResumePoints:
         with open(partial, "wb") as handle:
             np.savez(handle, **arrays, **{_FINGERPRINT_KEY: np.array(key)})
         os.replace(partial, path)
+
+    def reuse_or_run(self, name: str, key: str,
+                     run: Callable[[], dict[str, np.ndarray]]) -> tuple[dict[str, np.ndarray], bool]:
+        """The piece ``name`` under fingerprint ``key``, or ``run()`` saved as it; with its ``seconds``
+        (those of the run that computed it) and whether it was reused."""
+        if (stored := self.load(name, key)) is not None:
+            return stored, True
+        began = time.perf_counter()
+        arrays = {**run()}
+        arrays["seconds"] = np.array(time.perf_counter() - began)
+        self.save(name, key, arrays)
+        return arrays, False

@@ -88,14 +88,12 @@ def kernels(settings: dict[str, Any], seed: int, out_dir: Path, prepared: dict[s
                 for layers in settings["layers_per_block"]:
                     name, key = f"grams/{task.name}/{scale}_R{layers}", resume.fingerprint(code, graphs, scale, layers,
                                                                                            depths)
-                    stored = points.load(name, key)
-                    resumed = stored is not None
-                    if not resumed:
-                        began = time.perf_counter()
+
+                    def sweep() -> dict[str, np.ndarray]:
                         swept = gntk_grams(task.features, task.edges, scale, depths, layers, threads=threads)
-                        stored = {f"L{blocks}": swept[blocks] for blocks in depths}
-                        stored["seconds"] = np.array(time.perf_counter() - began)
-                        points.save(name, key, stored)
+                        return {f"L{blocks}": swept[blocks] for blocks in depths}
+
+                    stored, resumed = points.reuse_or_run(name, key, sweep)
                     for blocks in depths:
                         put(f"{task.name}/{setting_key(blocks, layers, scale)}", stored[f"L{blocks}"])
                     seconds = float(stored["seconds"])
@@ -145,15 +143,13 @@ def _resumable_scores(folder: Path, name: str, gram: np.ndarray, labels: np.ndar
     points = ResumePoints(folder)
     key = resume.fingerprint(resume.source_fingerprint(kernel_svm), sklearn.__version__, gram, labels,
                              *[split for fold in task.folds for split in fold], cs, nested_cs, max_iter)
-    stored = points.load(name, key)
-    if stored is not None:
-        return stored["outer"], stored.get("inner"), float(stored["seconds"])
-    began = time.perf_counter()
-    outer, inner = _score_gram(gram, labels, task, cs, nested_cs, max_iter)
-    seconds = time.perf_counter() - began
-    points.save(name, key, {"outer": outer, "seconds": np.array(seconds),
-                            **({} if inner is None else {"inner": inner})})
-    return outer, inner, seconds
+
+    def search() -> dict[str, np.ndarray]:
+        outer, inner = _score_gram(gram, labels, task, cs, nested_cs, max_iter)
+        return {"outer": outer, **({} if inner is None else {"inner": inner})}
+
+    stored, _ = points.reuse_or_run(name, key, search)
+    return stored["outer"], stored.get("inner"), float(stored["seconds"])
 
 
 def compute(settings: dict[str, Any], seed: int, out_dir: Path, prepared: dict[str, Path]) -> None:

@@ -144,13 +144,12 @@ def _run_unit(unit: Unit) -> dict[str, Any]:
     task, name, settings, seed, folder = unit
     points, piece = ResumePoints(folder), f"rows/{task.name}/{name}"
     key = _row_fingerprint(task, name, settings, seed) if folder is not None else ""
-    if (stored := points.load(piece, key)) is not None:
-        return {**json.loads(str(stored["row"])), "resumed": True}  # its seconds are those of the first run
-    row = run_classifier(task, name, settings, seed)
-    points.save(piece, key, {"row": np.array(json.dumps(row, default=lambda value: value.item()))})
-    row["resumed"] = False
-    print(row["dataset"], row["classifier"], round(row["accuracy"], 4), row["hyperparameters"],
-          f"{row['seconds']} s, {row['cpu_seconds']} CPU-s", flush=True)
+    stored, resumed = points.reuse_or_run(piece, key, lambda: {"row": np.array(json.dumps(
+        run_classifier(task, name, settings, seed), default=lambda value: value.item()))})
+    row = {**json.loads(str(stored["row"])), "resumed": resumed}  # a reused row keeps its first run's seconds
+    if not resumed:
+        print(row["dataset"], row["classifier"], round(row["accuracy"], 4), row["hyperparameters"],
+              f"{row['seconds']} s, {row['cpu_seconds']} CPU-s", flush=True)
     return row
 
 
