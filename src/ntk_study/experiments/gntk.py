@@ -25,7 +25,6 @@ again skips them (``ntk_study.resume``).
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -42,6 +41,7 @@ from ntk_study.classifiers.kernel_svm import precomputed_svm_grid
 from ntk_study.data.errors import GraphSetAbsent
 from ntk_study.data.graph_benchmark import GraphTask, load_graph_task
 from ntk_study.io import npz_writer, save_csv
+from ntk_study.job_threads import job_threads, run_xla_calls_on_caller_thread
 from ntk_study.kernels import graph_blocks
 from ntk_study.kernels.allocator import keep_freed_memory
 from ntk_study.kernels.graph_blocks import gntk_grams
@@ -50,10 +50,6 @@ from ntk_study.resume import ResumePoints
 
 INNER_GROUPS = 3
 GRAMS = ("raw", "cosine")
-
-
-def available_cores() -> int:
-    return int(os.environ.get("OMP_NUM_THREADS") or len(os.sched_getaffinity(0)))
 
 
 def _tasks(settings: dict[str, Any], seed: int, prepared: dict[str, Path]) -> tuple[list[GraphTask], dict[str, str]]:
@@ -76,8 +72,9 @@ def kernels(settings: dict[str, Any], seed: int, out_dir: Path, prepared: dict[s
     run is reused (``resume``), with the seconds it took then."""
     enable_float64()
     keep_freed_memory()
+    run_xla_calls_on_caller_thread()
     timings = []
-    threads = available_cores()
+    threads = job_threads()
     points = ResumePoints(out_dir / resume.FOLDER)
     code = resume.source_fingerprint(graph_blocks)
     with npz_writer(out_dir / "kernels.npz") as put:
@@ -161,7 +158,7 @@ def compute(settings: dict[str, Any], seed: int, out_dir: Path, prepared: dict[s
             began = time.perf_counter()
             cs, nested_cs = c_values(settings, task.name), nested_c_values(settings, task.name)
             candidates = [(key, kind) for key in settings_of(settings, task.name) for kind in settings["grams"]]
-            scored = Parallel(n_jobs=min(available_cores(), len(candidates)))(
+            scored = Parallel(n_jobs=min(job_threads(), len(candidates)))(
                 delayed(_resumable_scores)(out_dir / resume.FOLDER, f"scores/{task.name}/{key}_{kind}",
                                            prepared_gram(stored[f"{task.name}/{key}"], kind), task.labels, task, cs,
                                            nested_cs, max_iter) for key, kind in candidates)
@@ -212,8 +209,9 @@ def time_one_gram(prepared: Path, name: str, blocks: list[int], layers: int, sca
     setting (the sweep over the BLOCK counts), for comparison with the reference code's per-setting time."""
     enable_float64()
     keep_freed_memory()
+    run_xla_calls_on_caller_thread()
     task = load_graph_task(prepared, name, None, 0)
-    threads = available_cores()
+    threads = job_threads()
     began, began_cpu = time.perf_counter(), time.process_time()
     gntk_grams(task.features, task.edges, scale, blocks, layers, threads=threads)
     seconds = time.perf_counter() - began

@@ -43,6 +43,7 @@ from ntk_study.classifiers.kernel_svm import feature_svm, precomputed_svm_scores
 from ntk_study.classifiers.protocol import FitScore, Selection, expand_grid, first_best, select_then_evaluate
 from ntk_study.data.uci_benchmark import UciTask, load_tasks
 from ntk_study.io import save_csv
+from ntk_study.job_threads import job_threads
 from ntk_study.kernels import fully_connected
 from ntk_study.kernels.fully_connected import depth_fixed_pairs, fully_connected_ntk_chain, reference_scale
 from ntk_study.resume import ResumePoints
@@ -153,11 +154,6 @@ def _run_unit(unit: Unit) -> dict[str, Any]:
     return row
 
 
-def worker_count() -> int:
-    """The rule's threads (Snakemake sets OMP_NUM_THREADS), else the CPUs this process may use."""
-    return int(os.environ.get("OMP_NUM_THREADS") or len(os.sched_getaffinity(0)))
-
-
 def run_units(units: list[Unit], workers: int) -> list[dict[str, Any]]:
     """Rows of every unit, in the units' order; with several workers, in spawned processes (JAX is
     not fork-safe) fed in that order."""
@@ -175,7 +171,7 @@ def compute(settings: dict[str, Any], seed: int, out_dir: Path, prepared: dict[s
     # Largest tasks first (their SVM grids take longest), so that no long job starts last.
     units = [(task, name, settings, seed, out_dir / resume.FOLDER)
              for task in sorted(tasks, key=lambda t: -len(t.y)) for name in names]
-    rows = run_units(units, worker_count())
+    rows = run_units(units, job_threads())
     position = {task.name: k for k, task in enumerate(tasks)}
     rows.sort(key=lambda row: (position[row["dataset"]], names.index(row["classifier"])))
     save_csv(out_dir / "accuracies.csv", pd.DataFrame(rows))
