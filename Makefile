@@ -1,6 +1,7 @@
 # Two commands from a fresh clone (see README.md):
 #   make study   # the pinned environment (created if missing), then the whole quick study to the book
 #   make test    # the same environment, then the test suite
+#   make benchmark  # after a run: rule time and CPU use per chapter, beside the budgets (benchmarks/)
 # Options: MIRROR=../shared/data (an offline data mirror), CONFIG=config/paper.yaml (another scale),
 # SNAKEMAKE_ARGS="..." (anything else for Snakemake), PYTHON=python3.11.
 
@@ -13,7 +14,7 @@ STAMP := $(VENV)/.ntk-study-installed
 SNAKEMAKE_OPTIONS := --cores all $(if $(CONFIG),--configfile $(CONFIG)) \
 	$(if $(MIRROR),--config data_mirror=$(MIRROR)) $(SNAKEMAKE_ARGS)
 
-.PHONY: study test env
+.PHONY: study test env benchmark
 
 study: $(STAMP)
 	$(VENV)/bin/snakemake $(SNAKEMAKE_OPTIONS)
@@ -22,6 +23,9 @@ test: $(STAMP)
 	$(VENV)/bin/python -m pytest -q -rs
 
 env: $(STAMP)
+
+benchmark: $(STAMP)
+	$(VENV)/bin/python -m ntk_study study-runtime
 
 # uv installs the same pinned wheels as pip, several times faster (README: set-up time).
 $(STAMP): requirements.lock pyproject.toml

@@ -20,8 +20,9 @@ from ntk_study.figures import REGISTRY
 
 # Bookkeeping rules that read a figure's plot outputs or its plot benchmark: the figure's
 # provenance record (its outputs and each rule's runtime, plot.tsv included), the paper-scale
-# estimate (every benchmark) and the book. Neither compute, kernels, claims nor the scorecard.
-AFTER_PLOT = {"provenance", "cluster_estimate", "book"}
+# estimate and the study's runtime table (every benchmark) and the book. Neither compute, kernels,
+# claims nor the scorecard.
+AFTER_PLOT = {"provenance", "cluster_estimate", "study_runtime", "book"}
 
 
 def snakemake(workdir: Path, mirror: Path, *args: str) -> subprocess.CompletedProcess:
@@ -98,6 +99,7 @@ def test_editing_a_plot_module_reruns_its_plots_and_the_book_only(finished, mirr
     with edited(finished, f"src/ntk_study/plots/{name}.py", "\n# an edit\n"):
         jobs = planned_jobs(finished, mirror)
     plots = {f"{job.rule_prefix}_plot" for job in figures}
-    expected = {**{rule: 1 for rule in plots}, "provenance": len(figures), "cluster_estimate": 1, "book": 1}
+    expected = {**{rule: 1 for rule in plots}, "provenance": len(figures), "cluster_estimate": 1,
+                "study_runtime": 1, "book": 1}
     assert jobs == Counter(expected)
     assert set(jobs) - plots == AFTER_PLOT  # no compute, kernels, data, claims or scorecard job

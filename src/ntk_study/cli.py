@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
+from ntk_study import rule_profile
 from ntk_study.config import ConfigError
 from ntk_study.data import DataError
+from ntk_study.job_threads import pool_follows_job_threads
 
 
 def _json(text: str):
@@ -118,6 +121,19 @@ def cmd_cluster_estimate(args: argparse.Namespace) -> None:
                                    Path(args.results_dir)))
 
 
+def cmd_study_runtime(args: argparse.Namespace) -> None:
+    from ntk_study.io import save_csv
+    from ntk_study.report import render_study_runtime
+    from ntk_study.study_runtime import tables
+
+    summary, rules = tables(Path(args.benchmarks_dir))
+    if args.output:
+        save_csv(args.output, summary)
+    if args.rules_output:
+        save_csv(args.rules_output, rules)
+    print(render_study_runtime(summary, rules))
+
+
 def cmd_cntk_full_shard(args: argparse.Namespace) -> None:
     from ntk_study.experiments.cntk_full import kernel_shard
 
@@ -210,6 +226,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--scale", required=True)
     sub.add_argument("--output", required=True)
 
+    sub = add("study-runtime", cmd_study_runtime,
+              "the study's rule time and CPU use per chapter, beside the issues' budgets (from benchmarks/)")
+    sub.add_argument("--benchmarks-dir", default="benchmarks")
+    sub.add_argument("--output", help="CSV of the summary (default: print only)")
+    sub.add_argument("--rules-output", help="CSV of every rule's times")
+
     sub = add("cluster-estimate", cmd_cluster_estimate, "paper-scale runtime and GPU-hours per compute rule")
     sub.add_argument("--config", type=_json, required=True, help="the config of this run as JSON")
     sub.add_argument("--paper-config", default="config/paper.yaml")
@@ -249,8 +271,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    pool_follows_job_threads()
+    profile_output = os.environ.get(rule_profile.ENVIRONMENT_VARIABLE)
     try:
-        args.handler(args)
+        if profile_output:
+            rule_profile.run_profiled(lambda: args.handler(args), Path(profile_output))
+        else:
+            args.handler(args)
     except (DataError, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -236,6 +236,14 @@ def render_cluster_estimate(estimate: pd.DataFrame) -> str:
     return _markdown_table(table) + "\n\nScaling of each rule's work:\n\n" + models + "\n"
 
 
+def render_study_runtime(summary: pd.DataFrame, rules: pd.DataFrame, largest: int = 5) -> str:
+    """The time summary per budget group, then the largest rules."""
+    head = summary.rename(columns={"wall_min": "rule time (min)", "cpu_min": "CPU (min)", "cpu_use": "CPU use"})
+    top = rules.head(largest).assign(cpu_use=lambda frame: (frame["cpu_s"] / frame["wall_s"]).round(2))
+    return (_markdown_table(head) + f"\n\nThe {largest} largest rules (wall and CPU seconds):\n\n"
+            + _markdown_table(top[["rule", "wall_s", "cpu_s", "cpu_use"]]) + "\n")
+
+
 def render_all(report_dir: Path, results_dir: Path) -> None:
     generated = report_dir / GENERATED
     if generated.exists():
@@ -250,6 +258,9 @@ def render_all(report_dir: Path, results_dir: Path) -> None:
     shutil.copy2(results_dir / "scorecard.csv", generated / "scorecard.csv")
     estimate = pd.read_csv(results_dir / "cluster-estimate.csv", dtype=str, keep_default_na=False)
     (generated / "cluster-estimate.md").write_text(render_cluster_estimate(estimate))
+    runtime = [pd.read_csv(results_dir / name, keep_default_na=False)
+               for name in ("study-runtime.csv", "study-runtime-rules.csv")]
+    (generated / "study-runtime.md").write_text(render_study_runtime(*runtime))
 
 
 # MathJax is served from the book's own files (``_config.yml``: ``html_extra_path``, ``mathjax_path``),

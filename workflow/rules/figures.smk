@@ -27,6 +27,7 @@ for job in REGISTRY.values():
                         for name in source.prepared_datasets(figure_settings(source.id))}),
     }
     requests = config["resources"]["accelerated" if job.accelerated else "compute"]
+    job_threads = config["resources"].get("threads_per_figure", {}).get(job.id, requests["threads"])
     settings = as_arg(figure_settings(job.id))
     kernel_files = [f"{RESULTS}/{job.id}/{name}" for name in job.kernel_outputs]
 
@@ -58,7 +59,7 @@ for job in REGISTRY.values():
                 prepared=prepared,
             output:
                 kernel_files,
-            threads: requests["threads"]
+            threads: job_threads
             resources:
                 mem_mb=requests["mem_mb"],
                 runtime=requests["runtime"],
@@ -85,7 +86,7 @@ for job in REGISTRY.values():
                 upstream=upstream,
             output:
                 [f"{RESULTS}/{job.id}/{name}" for name in job.compute_outputs],
-            threads: requests["threads"]
+            threads: job_threads
             resources:
                 mem_mb=requests["mem_mb"],
                 runtime=requests["runtime"],

@@ -5,6 +5,7 @@ rule book:
     input:
         scorecard=f"{RESULTS}/scorecard.csv",
         cluster_estimate=f"{RESULTS}/cluster-estimate.csv",
+        study_runtime=[f"{RESULTS}/study-runtime.csv", f"{RESULTS}/study-runtime-rules.csv"],
         figures=[path for done in FIGURES_DONE.values() for path in done["outputs"]],
         provenance=expand(f"{RESULTS}/{{figure_id}}/provenance.json", figure_id=list(FIGURES_DONE)),
         pages=sorted(glob.glob("report/*.md")) + ["report/_config.yml", "report/_toc.yml"],

@@ -30,3 +30,22 @@ rule cluster_estimate:
     shell:
         "{NTK} cluster-estimate --config {params.config} --paper-config {input.paper}"
         " --results-dir {RESULTS} --output {output} > {log} 2>&1"
+
+
+# The study's rule time and CPU use per chapter, beside the issues' budgets. Its inputs make it the
+# last rule before the book, so it reads every other rule's benchmark file.
+rule study_runtime:
+    input:
+        scorecard=f"{RESULTS}/scorecard.csv",
+        cluster_estimate=f"{RESULTS}/cluster-estimate.csv",
+        provenance=expand(f"{RESULTS}/{{figure_id}}/provenance.json", figure_id=list(FIGURES_DONE)),
+    output:
+        summary=f"{RESULTS}/study-runtime.csv",
+        rules=f"{RESULTS}/study-runtime-rules.csv",
+    log:
+        "logs/study_runtime.log",
+    benchmark:
+        "benchmarks/study_runtime.tsv"
+    shell:
+        "{NTK} study-runtime --benchmarks-dir benchmarks --output {output.summary}"
+        " --rules-output {output.rules} > {log} 2>&1"
