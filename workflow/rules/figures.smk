@@ -28,6 +28,8 @@ for job in REGISTRY.values():
     }
     requests = config["resources"]["accelerated" if job.accelerated else "compute"]
     job_threads = config["resources"].get("threads_per_figure", {}).get(job.id, requests["threads"])
+    start_first = config["resources"].get("start_first", [])
+    job_priority = len(start_first) - start_first.index(job.id) if job.id in start_first else 0
     settings = as_arg(figure_settings(job.id))
     kernel_files = [f"{RESULTS}/{job.id}/{name}" for name in job.kernel_outputs]
 
@@ -60,6 +62,7 @@ for job in REGISTRY.values():
             output:
                 kernel_files,
             threads: job_threads
+            priority: job_priority
             resources:
                 mem_mb=requests["mem_mb"],
                 runtime=requests["runtime"],
@@ -87,6 +90,7 @@ for job in REGISTRY.values():
             output:
                 [f"{RESULTS}/{job.id}/{name}" for name in job.compute_outputs],
             threads: job_threads
+            priority: job_priority
             resources:
                 mem_mb=requests["mem_mb"],
                 runtime=requests["runtime"],
