@@ -1,8 +1,13 @@
 # Dataset download (canonical host or data_mirror, sha256-verified) and preparation.
 from ntk_study.data.prepare import raw_source_of
 
+# Data jobs are short and every figure waits on them: they go before any figure job (Snakemake's
+# priorities do not pass to a job's inputs, so a late `prepare` held back a start_first chain).
+DATA_PRIORITY = 100
+
 
 rule download:
+    priority: DATA_PRIORITY
     output:
         f"{RAW}/{{source}}/manifest.json",
     params:
@@ -20,6 +25,7 @@ rule download:
 
 
 rule prepare:
+    priority: DATA_PRIORITY
     input:
         lambda wildcards: f"{RAW}/{raw_source_of(wildcards.dataset)}/manifest.json",
     output:
