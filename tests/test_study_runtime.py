@@ -62,3 +62,11 @@ def test_rendered_table_lists_the_largest_rules_first(benchmarks):
 def test_no_benchmark_files_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="run the study first"):
         study_runtime.read_rules(tmp_path)
+
+
+def test_the_budget_groups_cover_every_figure_of_the_catalog_once():
+    from ntk_study import catalog
+
+    grouped = [figure for budget in study_runtime.BUDGETS for figure in budget.figure_ids]
+    figures = [spec.id for spec in catalog.figures() if spec.id != "tab-scorecard"]
+    assert sorted(grouped) == sorted(figures)
