@@ -8,6 +8,8 @@ import sys
 
 from ntk_study import job_threads
 
+_NPROC_AT_IMPORT = os.environ.get("NPROC")
+
 # A fresh interpreter per case: the CPU backend reads its pool size once, when it starts.
 _PROBE = """
 import time, jax, jax.numpy as jnp
@@ -47,7 +49,11 @@ def test_by_default_calls_run_on_jaxs_own_threads():
 
 def test_the_rules_threads_size_jaxs_pool_unless_nproc_is_set(monkeypatch):
     monkeypatch.setattr(job_threads, "_jax_backend_started", lambda: False)
-    monkeypatch.delenv("NPROC", raising=False)
+    # setenv first so that monkeypatch records NPROC's original state and restores it: a delenv of an
+    # absent variable records nothing, and the NPROC written below then leaked into every later
+    # Snakemake run of the session (changing its float results in the last digits).
+    monkeypatch.setenv("NPROC", "unset-by-this-test")
+    monkeypatch.delenv("NPROC")
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     assert job_threads.job_threads() == 3
     assert job_threads.pool_follows_job_threads()
@@ -55,3 +61,8 @@ def test_the_rules_threads_size_jaxs_pool_unless_nproc_is_set(monkeypatch):
     monkeypatch.setenv("NPROC", "5")
     assert not job_threads.pool_follows_job_threads()
     assert os.environ["NPROC"] == "5"
+
+
+def test_setting_the_pool_size_in_a_test_leaves_the_environment_as_it_was():
+    """Guards the fix above: the previous test must not leave NPROC behind for later tests."""
+    assert os.environ.get("NPROC") == _NPROC_AT_IMPORT
