@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from unittest import mock
 
 from ntk_study import job_threads
 
@@ -49,18 +50,18 @@ def test_by_default_calls_run_on_jaxs_own_threads():
 
 def test_the_rules_threads_size_jaxs_pool_unless_nproc_is_set(monkeypatch):
     monkeypatch.setattr(job_threads, "_jax_backend_started", lambda: False)
-    # setenv first so that monkeypatch records NPROC's original state and restores it: a delenv of an
-    # absent variable records nothing, and the NPROC written below then leaked into every later
-    # Snakemake run of the session (changing its float results in the last digits).
-    monkeypatch.setenv("NPROC", "unset-by-this-test")
-    monkeypatch.delenv("NPROC")
-    monkeypatch.setenv("OMP_NUM_THREADS", "3")
-    assert job_threads.job_threads() == 3
-    assert job_threads.pool_follows_job_threads()
-    assert os.environ["NPROC"] == "3"
-    monkeypatch.setenv("NPROC", "5")
-    assert not job_threads.pool_follows_job_threads()
-    assert os.environ["NPROC"] == "5"
+    # The code under test writes os.environ itself, which monkeypatch does not track: patch.dict
+    # restores the whole environment afterwards, so no NPROC leaks into later Snakemake runs of the
+    # session (it once did, and changed their float results in the last digits).
+    with mock.patch.dict(os.environ):
+        os.environ.pop("NPROC", None)
+        os.environ["OMP_NUM_THREADS"] = "3"
+        assert job_threads.job_threads() == 3
+        assert job_threads.pool_follows_job_threads()
+        assert os.environ["NPROC"] == "3"
+        os.environ["NPROC"] = "5"
+        assert not job_threads.pool_follows_job_threads()
+        assert os.environ["NPROC"] == "5"
 
 
 def test_setting_the_pool_size_in_a_test_leaves_the_environment_as_it_was():
