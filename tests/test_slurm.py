@@ -23,9 +23,9 @@ import pandas as pd
 import pytest
 
 from checkout import REPO, SNAKEMAKE, copy_checkout
+from cluster_jobs import HEAVY_RULES
 from ntk_study.config import load_config
-from ntk_study.figures import REGISTRY
-from slurm_cluster import SYSTEM_CONF, LocalSlurmCluster, missing_binaries
+from slurm_cluster import LocalSlurmCluster, missing_binaries, private_mounts_unavailable
 
 pytestmark = pytest.mark.slow
 
@@ -45,8 +45,9 @@ def cluster(tmp_path_factory):
         pytest.skip(f"SLURM is not installed here (missing {', '.join(missing)}); .ci/run installs slurm-wlm and munge")
     if os.geteuid() != 0:
         pytest.skip("starting munged, slurmctld and slurmd needs root")
-    if SYSTEM_CONF.exists():
-        pytest.skip(f"{SYSTEM_CONF} exists: this machine belongs to a SLURM cluster; the test starts its own")
+    why_not = private_mounts_unavailable()
+    if why_not:
+        pytest.skip(f"the test cluster runs in a private mount namespace, and here {why_not}")
     local = LocalSlurmCluster(tmp_path_factory.mktemp("slurm"))
     try:
         local.start()
@@ -133,10 +134,7 @@ def test_study_on_slurm_survives_interruption_and_a_killed_job(cluster, tmp_path
     assert f"Trying to restart job {killed_job}." in log
     assert len([1 for job, _, _, _ in submitted if job == killed_job]) == 2
     rules = {rule for _, _, rule, _ in submitted}
-    heavy = {f"{job.rule_prefix}_{stage}" for job in REGISTRY.values() for stage in ("kernels", "compute")}
-    full_cifar = {"tab_cntk_full_kernels", "tab_cntk_full_solve", "tab_cntk_full_cnn"}  # test config has it
-    heavy |= full_cifar
-    assert rules <= {"prepare", *heavy}, rules
+    assert rules <= HEAVY_RULES, rules
     assert any(rule.endswith("_compute") for rule in rules)
     assert all(slurm_log.exists() for _, _, _, slurm_log in submitted)
 

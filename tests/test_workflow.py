@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from checkout import copy_checkout
+from cluster_jobs import HEAVY_RULES, remote_rules
 from conftest import snakemake  # the `study` fixture (the whole test config, built once) is in conftest.py
 from ntk_study import catalog
 from ntk_study.figures import REGISTRY
@@ -93,3 +94,11 @@ def test_missing_mirror_fails_clearly_without_output(tmp_path_factory):
     log = (workdir / "logs" / "download" / "mnist.log").read_text()
     assert "/nonexistent/mirror/mnist/SHA256SUMS" in log and "fix data_mirror" in log
     assert not (workdir / "resources" / "raw" / "mnist" / "manifest.json").exists()
+
+
+def test_only_heavy_rules_are_cluster_jobs():
+    """Reading benchmark files or writing a table is no cluster job: a new light rule must be
+    declared local (the SLURM test checks the same on a real cluster)."""
+    remote = remote_rules()
+    assert remote <= HEAVY_RULES, sorted(remote - HEAVY_RULES)
+    assert {"prepare", "fig_ntk_init_compute", "tab_gntk_kernels"} <= remote

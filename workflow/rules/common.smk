@@ -60,4 +60,5 @@ localrules:
     provenance,
     scorecard,
     cluster_estimate,
+    study_runtime,
     book,
