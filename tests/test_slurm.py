@@ -143,10 +143,15 @@ def test_study_on_slurm_survives_interruption_and_a_killed_job(cluster, tmp_path
     scorecard = pd.read_csv(workdir / "results" / "scorecard.csv", dtype=str, keep_default_na=False)
     assert set(scorecard.loc[scorecard["id"] == "fig-ntk-init", "passed"]) <= {"yes", "no"}
     assert (workdir / "report" / "_build" / "html" / "index.html").exists()
-    settings = load_config(workdir / "config" / "test.yaml")["figures"]["fig-ntk-init"]
+    config = load_config(workdir / "config" / "test.yaml")
+    # The local run gets the rule's threads, as the SLURM job did: JAX's pool size follows them, and
+    # the pool size sets the order of floating-point sums (the widest kernels differ in the last
+    # digits at 1 and 2 threads).
+    threads = config["resources"]["accelerated"]["threads"]
+    local_env = {key: value for key, value in os.environ.items() if key != "NPROC"} | {"OMP_NUM_THREADS": str(threads)}
     local = subprocess.run([sys.executable, "-m", "ntk_study", "compute", "fig-ntk-init", "--settings",
-                            json.dumps(settings), "--seed", "0", "--results-dir", str(tmp_path / "local")],
-                           capture_output=True, text=True)
+                            json.dumps(config["figures"]["fig-ntk-init"]), "--seed", "0", "--results-dir",
+                            str(tmp_path / "local")], capture_output=True, text=True, env=local_env)
     assert local.returncode == 0, local.stderr[-2000:]
     on_cluster = (workdir / "results" / "fig-ntk-init" / "distances.csv").read_text()
     assert on_cluster == (tmp_path / "local" / "fig-ntk-init" / "distances.csv").read_text()
