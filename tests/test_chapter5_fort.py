@@ -1,5 +1,6 @@
 """Chapter 5, Fort et al. 2020 (fig-kernel-velocity, fig-parent-child): the kernel distance, the
-linearised child, the Bezier path, the sharpness, the checkpoint schedule and the claim metrics."""
+linearised child, the Bezier path, the sharpness, the checkpoint schedule and the claims (each shown
+able to hold, fail and stay undecided on synthetic result files)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,16 @@ import pandas as pd
 import pytest
 import yaml
 
+from ntk_study import catalog
+from ntk_study.analysis import kernel_velocity as velocity_analysis
+from ntk_study.analysis import parent_child as parent_child_analysis
 from ntk_study.analysis.kernel_velocity import epoch_velocities, parameter_count, transient_statistics
 from ntk_study.analysis.parent_child import barriers, sharpness_ratios
 from ntk_study.checkpoints import checkpoint_epochs, checkpoint_steps
+from ntk_study.claims import FAILS, HOLDS, UNDECIDED, decide
 from ntk_study.config import ConfigError, validate_config
 from ntk_study.experiments.parent_child import linearised_apply
-from ntk_study.io import save_npz
+from ntk_study.io import save_csv, save_npz
 from ntk_study.kernel_dynamics import distance_matrix, kernel_distance, probe_ntk
 from ntk_study.kernels.residual import resnet
 from ntk_study.landscape import bezier_point, top_hessian_eigenvalue, train_bezier_control
@@ -145,6 +150,8 @@ def test_epoch_velocities_use_whole_epoch_checkpoints_only(tmp_path):
     assert stats["ratio"] == pytest.approx(velocities["velocity"][0] / velocities["velocity"][1:].mean())
     later = velocities["velocity"][1:].to_numpy()
     assert stats["later_cv"] == pytest.approx(later.std() / later.mean())
+    slope = np.polyfit([2.0, 3.0], np.log(later), 1)[0]
+    assert stats["drift"] == pytest.approx(slope * 1.0) == pytest.approx(np.log(later[1] / later[0]))
 
 
 def test_barriers_and_sharpness_ratios_from_result_files(tmp_path):
@@ -180,3 +187,150 @@ def test_config_rejects_parent_epochs_that_are_not_checkpoints():
     broken["figures"]["fig-parent-child"]["compare_epochs"] = [2]
     with pytest.raises(ConfigError, match="compare_epochs"):
         validate_config(broken)
+
+
+# --- The claims on synthetic result files: one run is one replicate; several runs decide. ---------
+
+VELOCITY_SETTINGS = {"transient_epochs": 2}
+PARENT_SETTINGS = {"first_epochs": 1, "compare_epochs": [2, 3]}
+SYMMETRIC_NOISE = [0.4, -0.4, 0.15, -0.15]  # replicates scattered evenly around the threshold
+
+
+def write_velocity_run(out_dir, velocities: list[float]) -> None:
+    """probe_ntk.npz whose per-epoch velocities (S between whole-epoch kernels) are ``velocities``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    steps = np.degrees(np.arccos(1 - np.asarray(velocities)))
+    angles = np.concatenate([[0.0], np.cumsum(steps)])
+    save_npz(out_dir / "probe_ntk.npz", {"epochs": np.arange(len(angles), dtype=float),
+                                         "kernels": _kernels_at_angles(list(angles))})
+
+
+def velocities_with(ratio: float, drift: float, later_epochs: int = 6, jitter: float = 0.0, seed: int = 0) -> list:
+    """Two transient epochs whose mean velocity is ``ratio`` x the later mean; later velocities
+    drifting log-linearly by ``drift`` from first to last (times 1 + jitter noise)."""
+    later = 0.01 * np.exp(drift * np.linspace(0, 1, later_epochs))
+    later *= 1 + jitter * np.random.default_rng(seed).uniform(-1, 1, later_epochs)
+    early = ratio * later.mean()
+    return [1.2 * early, 0.8 * early, *later]
+
+
+def velocity_verdicts(tmp_path, runs: list[list[float]]) -> dict[str, str]:
+    values = {}
+    for index, velocities in enumerate(runs):
+        write_velocity_run(tmp_path / f"seed-{index}", velocities)
+        for key, (value, _) in velocity_analysis.measure(tmp_path / f"seed-{index}", VELOCITY_SETTINGS).items():
+            values.setdefault(key, []).append(value)
+    return {key: decide(velocity_analysis.FIGURE_ID, key, vals, "test").verdict for key, vals in values.items()}
+
+
+def test_velocity_claims_hold_for_a_transient_then_a_constant_velocity(tmp_path):
+    runs = [velocities_with(ratio=6.0, drift=0.0, jitter=0.05, seed=s) for s in range(4)]
+    assert velocity_verdicts(tmp_path, runs) == {"chaotic-transient": HOLDS, "constant-velocity": HOLDS}
+
+
+def test_velocity_claims_fail_without_a_transient_and_with_a_steady_drift(tmp_path):
+    # No transient (early ~ later) and a velocity that doubles steadily after it: its coefficient of
+    # variation stays below 0.3, which the old check passed; the drift test does not.
+    runs = [velocities_with(ratio=1.0, drift=np.log(2.0), jitter=0.02, seed=s) for s in range(4)]
+    later = np.asarray(runs[0][2:])
+    assert later.std() / later.mean() < 0.3
+    assert velocity_verdicts(tmp_path, runs) == {"chaotic-transient": FAILS, "constant-velocity": FAILS}
+
+
+def test_velocity_claims_are_undecided_on_noise_around_the_threshold(tmp_path):
+    runs = [velocities_with(ratio=3.0 * np.exp(d), drift=0.405 + d) for d in SYMMETRIC_NOISE]
+    assert velocity_verdicts(tmp_path, runs) == {"chaotic-transient": UNDECIDED, "constant-velocity": UNDECIDED}
+
+
+def test_velocity_claims_of_one_run_are_undecided_and_say_what_would_decide(tmp_path):
+    write_velocity_run(tmp_path, velocities_with(ratio=6.0, drift=0.0))
+    rows = velocity_analysis.claims(tmp_path, VELOCITY_SETTINGS, "test")
+    assert [row.claim for row in rows] == [spec.claim for spec in catalog.figure("fig-kernel-velocity").claims]
+    assert [row.verdict for row in rows] == [UNDECIDED, UNDECIDED]
+    assert all(row.replicates == "1" and "at least 2 replicates" in row.to_decide for row in rows)
+    assert rows[0].estimate == "6" and "6.00x" in rows[0].details
+    assert rows[1].threshold == "in (-0.405, 0.405)" and "x1.00" in rows[1].details
+
+
+def write_parent_run(out_dir, fastest: float, ratio: float, remaining: float, distance: float, small: float,
+                     large: float, final_parent_error: float = 0.3) -> None:
+    """Result files of fig-parent-child whose statistics are the given values: the child's early minus
+    later error drop, the error ratio t = 0 vs t = 2/3, the Bezier barrier as a fraction of the line's,
+    the kernel distance between the first and last tangent kernel, and the sharpness ratios."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    start = 0.9
+    at_one = start - (0.3 + fastest / 2)
+    errors = {0: start, 0.5: (start + at_one) / 2, 1: at_one, 2: start / ratio, 3: start / ratio,
+              10: at_one - (0.3 - fastest / 2)}
+    save_csv(out_dir / "children.csv", pd.DataFrame({
+        "parent_epoch": list(errors), "child_test_accuracy": [1 - e for e in errors.values()],
+        "parent_test_accuracy": 0.5, "final_parent_test_accuracy": 1 - final_parent_error}))
+    angle = np.degrees(np.arccos(1 - distance))
+    save_npz(out_dir / "tangent_kernels.npz", {"parent_epochs": np.array(list(errors), dtype=float),
+                                               "kernels": _kernels_at_angles(list(np.linspace(0, angle, 6)))})
+    t = np.linspace(0, 1, 5)
+    save_csv(out_dir / "paths.csv", pd.DataFrame({
+        "path": ["line"] * 5 + ["bezier"] * 5, "t": np.concatenate([t, t]),
+        "train_loss": [0.1, 0.6, 1.1, 0.6, 0.1] + [0.1, 0.1, 0.1 + remaining, 0.1, 0.1]}))
+    save_csv(out_dir / "sharpness.csv", pd.DataFrame({
+        "phase": ["minimum", "small_lr", "small_lr", "large_lr", "large_lr"],
+        "learning_rate": [0.02, 0.02, 0.02, 0.05, 0.05], "step": [10, 12, 14, 12, 14],
+        "sharpness": [180.0, 170.0, 180.0 * small, 100.0, 180.0 * large],
+        "stability_limit": [190.0] * 3 + [76.0] * 2, "test_accuracy": [0.3, 0.3, 0.31, 0.35, 0.36]}))
+
+
+def parent_verdicts(tmp_path, runs: list[dict[str, float]]) -> dict[str, str]:
+    values = {}
+    for index, run in enumerate(runs):
+        write_parent_run(tmp_path / f"seed-{index}", **run)
+        for key, (value, _) in parent_child_analysis.measure(tmp_path / f"seed-{index}", PARENT_SETTINGS).items():
+            values.setdefault(key, []).append(value)
+    return {key: decide(parent_child_analysis.FIGURE_ID, key, vals, "test").verdict for key, vals in values.items()}
+
+
+PARENT_KEYS = ["fastest-early", "early-kernel-better", "mode-connectivity", "tangent-moves", "small-lr-stuck",
+               "large-lr-escapes"]
+
+
+def test_parent_child_claims_hold_where_the_sentences_are_true(tmp_path):
+    runs = [{"fastest": 0.4 + d, "ratio": 4.0 + d, "remaining": 0.05 + d / 10, "distance": 0.5 + d / 10,
+             "small": 0.95 - d / 10, "large": 0.2 + d / 10} for d in (0.0, 0.05, -0.05, 0.02)]
+    assert parent_verdicts(tmp_path, runs) == dict.fromkeys(PARENT_KEYS, HOLDS)
+
+
+def test_parent_child_claims_fail_where_the_sentences_are_false(tmp_path):
+    runs = [{"fastest": -0.3 + d, "ratio": 1.2 + d, "remaining": 0.9 + d, "distance": 0.05 + d / 10,
+             "small": 0.4 + d, "large": 0.95 - d / 10} for d in (0.0, 0.05, -0.05, 0.02)]
+    assert parent_verdicts(tmp_path, runs) == dict.fromkeys(PARENT_KEYS, FAILS)
+
+
+def test_parent_child_claims_are_undecided_on_noise_around_the_threshold(tmp_path):
+    runs = [{"fastest": d / 2, "ratio": 3.0 + 2 * d, "remaining": 0.2 + d / 2, "distance": 0.29 + d / 2,
+             "small": 0.8 + d / 2, "large": 0.5 + d} for d in SYMMETRIC_NOISE]
+    assert parent_verdicts(tmp_path, runs) == dict.fromkeys(PARENT_KEYS, UNDECIDED)
+
+
+def test_parent_child_claims_of_one_run(tmp_path):
+    # The children beat the fully trained (overfitting) parent: the old ratio of excess errors over it
+    # was infinite; the raw error ratio is 0.9 / 0.225 = 4.
+    write_parent_run(tmp_path, fastest=0.4, ratio=4.0, remaining=0.05, distance=0.5, small=0.95, large=0.2,
+                     final_parent_error=0.3)
+    rows = parent_child_analysis.claims(tmp_path, PARENT_SETTINGS, "test")
+    assert [row.claim for row in rows] == [spec.claim for spec in catalog.figure("fig-parent-child").claims]
+    assert all(row.verdict == UNDECIDED and "at least 2 replicates" in row.to_decide for row in rows)
+    by_key = dict(zip(PARENT_KEYS, rows))
+    assert float(by_key["early-kernel-better"].estimate) == pytest.approx(4.0)
+    assert "fully trained parent 30.0%" in by_key["early-kernel-better"].details
+    assert float(by_key["fastest-early"].estimate) == pytest.approx(0.4)
+    assert float(by_key["mode-connectivity"].estimate) == pytest.approx(0.05)
+    assert "no independent evidence" in by_key["tangent-moves"].details
+    # The minimum (sharpness 180) is stable at the small lr (limit 190) and unstable at the large
+    # one (limit 76): both outcomes are forced by linear stability, and the rows say so.
+    assert "95% of this lr's stability limit 190 (below)" in by_key["small-lr-stuck"].details
+    assert "forced by linear stability" in by_key["large-lr-escapes"].details
+    assert "(above)" in by_key["large-lr-escapes"].details
+
+
+def test_a_line_without_a_barrier_leaves_the_whole_barrier_on_the_curve(tmp_path):
+    assert parent_child_analysis.remaining_barrier({"line": 0.0, "bezier": 0.0}) == 1.0
+    assert parent_child_analysis.remaining_barrier({"line": 2.0, "bezier": 0.5}) == 0.25

@@ -10,11 +10,13 @@ import neural_tangents as nt
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from ntk_study import catalog
 from ntk_study.analysis import ntk_structure as structure_analysis
 from ntk_study.analysis import phase_ntk_change as change_analysis
 from ntk_study.analysis.ntk_structure import class_block_means
+from ntk_study.claims import FAILS, HOLDS, UNDECIDED, decide
 from ntk_study.experiments.ntk_structure import class_subset
 from ntk_study.experiments.phase_ntk_change import kernel_change, mirror
 from ntk_study.io import save_csv, save_npz
@@ -133,37 +135,65 @@ def test_adam_with_records_takes_the_same_steps():
         adam_full_batch(loss, params, 0.1, 12, record=loss, record_every=5)
 
 
-PHASE_SETTINGS = {"growth_factor": 10, "vanish_fraction": 0.1}
-
-
-def synthetic_changes(chaotic_growth: float, ordered_fall: float) -> pd.DataFrame:
-    """Two initialisations per point whose ratio of means is base * factor^(lambda index)."""
+def synthetic_changes(ratios: dict[str, list[float]], noise: float = 0.0, initialisations: int = 40,
+                      seed: int = 0) -> pd.DataFrame:
+    """changes.csv with ``initialisations`` rows per (phase, lambda) whose ratio of means E[dTheta]/E[Theta]
+    is ``ratios[phase][i]`` at the i-th lambda (both changes alike), plus Gaussian noise of sd ``noise``
+    on each dTheta; Theta varies over the initialisations."""
+    rng = np.random.default_rng(seed)
     rows = []
-    for phase, sigma_w2, factor in (("ordered", 1.0, ordered_fall), ("edge", 2.0, 1.0),
-                                    ("chaotic", 2.2, chaotic_growth)):
-        for index, ratio in enumerate([0.1, 0.3, 0.5]):
-            change = -0.01 * factor ** (index / 2)
-            for replicate, (theta, noise) in enumerate([(1.0, 0.001), (3.0, -0.001)]):
-                rows.append({"phase": phase, "sigma_w2": sigma_w2, "width": 10, "depth": index + 1,
-                             "depth_ratio": ratio, "replicate": replicate, "learning_rate": 0.1, "output": 0.0,
-                             "theta": theta, "theta_analytic": 2.0,
-                             "delta_first_order": change * theta + noise, "delta_step": 2 * change * theta})
+    for phase, sigma_w2 in (("ordered", 1.0), ("edge", 2.0), ("chaotic", 2.2)):
+        for index, (ratio, value) in enumerate(zip([0.1, 0.3, 0.5], ratios.get(phase, [0.01] * 3))):
+            theta = rng.uniform(0.5, 1.5, initialisations)
+            theta *= initialisations / theta.sum()  # mean exactly 1
+            delta = value * theta + noise * rng.standard_normal(initialisations)
+            delta += value - delta.mean() if noise == 0 else 0.0
+            rows += [{"phase": phase, "sigma_w2": sigma_w2, "width": 10, "depth": index + 1, "depth_ratio": ratio,
+                      "replicate": r, "learning_rate": 0.1, "output": 0.0, "theta": theta[r],
+                      "theta_analytic": 1.0, "delta_first_order": delta[r], "delta_step": delta[r]}
+                     for r in range(initialisations)]
     return pd.DataFrame(rows)
 
 
 def phase_verdicts(tmp_path, frame: pd.DataFrame) -> dict[str, str]:
     save_csv(tmp_path / "changes.csv", frame)
-    rows = change_analysis.claims(tmp_path, PHASE_SETTINGS, "test")
+    rows = change_analysis.claims(tmp_path, {}, "test")
     specs = catalog.figure("fig-phase-ntk-change").claims
     assert [row.claim for row in rows] == [spec.claim for spec in specs]
-    return {spec.key: row.passed for spec, row in zip(specs, rows)}
+    assert all(row.replicates == "40" for row in rows)  # the initialisations are the replicates
+    return {spec.key: row.verdict for spec, row in zip(specs, rows)}
 
 
-def test_phase_claims_pass_and_fail_on_their_thresholds(tmp_path):
-    verdicts = phase_verdicts(tmp_path, synthetic_changes(chaotic_growth=100.0, ordered_fall=0.001))
-    assert set(verdicts.values()) == {"yes"}
-    verdicts = phase_verdicts(tmp_path, synthetic_changes(chaotic_growth=4.0, ordered_fall=0.5))
-    assert set(verdicts.values()) == {"no"}  # grows 4x (< 10x) and falls to 1/2 (> 1/10)
+def test_phase_claims_hold_when_the_chaotic_change_grows_and_the_ordered_one_vanishes(tmp_path):
+    frame = synthetic_changes({"chaotic": [0.01, 0.1, 0.5], "ordered": [0.01, 0.003, 0.0005]}, noise=0.002)
+    assert set(phase_verdicts(tmp_path, frame).values()) == {HOLDS}
+
+
+def test_phase_claims_fail_on_a_sign_flip_and_on_a_change_that_stays(tmp_path):
+    # The chaotic change flips sign (|ratio| grows 20x, which |.| read as growth) and the ordered one
+    # stays at its size: both claims fail.
+    frame = synthetic_changes({"chaotic": [0.01, -0.05, -0.2], "ordered": [0.01, 0.01, 0.01]}, noise=0.002)
+    assert set(phase_verdicts(tmp_path, frame).values()) == {FAILS}
+    chaotic = change_analysis.claims(tmp_path, {}, "test")[0]
+    assert float(chaotic.estimate) == pytest.approx(-20, rel=0.1) and "+0.01" in chaotic.details
+
+
+def test_phase_claims_are_undecided_when_the_change_at_the_smallest_ratio_is_noise(tmp_path):
+    # E[dTheta] = 0 everywhere: the ratio to R(lambda_min) is a ratio of noises; Fieller's interval is
+    # unbounded and nothing is decided (a delta-method interval would have been finite).
+    frame = synthetic_changes({"chaotic": [0.0, 0.0, 0.0], "ordered": [0.0, 0.0, 0.0]}, noise=0.01, seed=3)
+    assert set(phase_verdicts(tmp_path, frame).values()) == {UNDECIDED}
+
+
+def test_fieller_interval_of_the_change_factor():
+    frame = synthetic_changes({"chaotic": [0.02, 0.1, 0.2]}, noise=0.004, initialisations=50, seed=1)
+    factor, table = change_analysis.change_factor(frame[frame["phase"] == "chaotic"], "delta_first_order")
+    a, s_a, b, s_b = table["ratio"].iloc[-1], table["error"].iloc[-1], table["ratio"].iloc[0], table["error"].iloc[0]
+    assert factor.estimate == pytest.approx(a / b) and factor.replicates == 50
+    t = stats.t.ppf(0.975, 49)
+    for bound in (factor.low, factor.high):  # the ends solve (a - G b)^2 = t^2 (s_a^2 + G^2 s_b^2)
+        assert (a - bound * b) ** 2 == pytest.approx(t**2 * (s_a**2 + bound**2 * s_b**2), rel=1e-9)
+    assert factor.low < factor.estimate < factor.high
 
 
 def test_ratio_of_means_error():
@@ -174,14 +204,16 @@ def test_ratio_of_means_error():
     assert error == pytest.approx(np.std(residual, ddof=1) / (2 * 1.5))
 
 
-def write_structure(tmp_path, accuracies: dict[str, float]) -> None:
-    """Probe kernels of 2 classes x 2 probes: the ordered phase forms blocks, the others do not."""
+def write_structure(out_dir, accuracies: dict[str, float], opening: float = 0.6) -> None:
+    """Probe kernels of 2 classes x 2 probes: no blocks at step 0; at the last step the ordered phase's
+    gap is ``opening`` (between-class 0.3 of the diagonal), the others' 0.1 and 0.05."""
+    out_dir.mkdir(parents=True, exist_ok=True)
     labels = np.array([0, 0, 1, 1])
     same = (labels[:, None] == labels[None, :]).astype(float)
     start = 0.2 + 0.8 * np.eye(4)
     kernels = {"probe_labels": labels, "steps": np.array([0, 10])}
     final_between = {"ordered": 0.3, "edge": 0.2, "chaotic": 0.2}
-    final_within = {"ordered": 0.9, "edge": 0.3, "chaotic": 0.25}
+    final_within = {"ordered": 0.3 + opening, "edge": 0.3, "chaotic": 0.25}
     rows = []
     for phase, sigma_w2 in (("ordered", 1.0), ("edge", 2.0), ("chaotic", 2.2)):
         end = final_between[phase] + (final_within[phase] - final_between[phase]) * same
@@ -189,21 +221,57 @@ def write_structure(tmp_path, accuracies: dict[str, float]) -> None:
         kernels[phase] = np.stack([5 * start, 5 * end])
         rows += [{"phase": phase, "sigma_w2": sigma_w2, "step": step, "train_loss": 1.0, "test_accuracy": acc}
                  for step, acc in ((0, 0.2), (10, accuracies[phase]))]
-    save_npz(tmp_path / "probe_ntk.npz", kernels)
-    save_csv(tmp_path / "curves.csv", pd.DataFrame(rows))
+    save_npz(out_dir / "probe_ntk.npz", kernels)
+    save_csv(out_dir / "curves.csv", pd.DataFrame(rows))
 
 
-def test_structure_claims(tmp_path):
-    write_structure(tmp_path, {"ordered": 0.9, "edge": 0.8, "chaotic": 0.7})
+ALIKE = {"ordered": 0.9, "edge": 0.8, "chaotic": 0.7}  # the phases' accuracies in the order of their gaps
+REVERSED = {"ordered": 0.7, "edge": 0.8, "chaotic": 0.9}
+
+
+def structure_verdicts(tmp_path, runs: list[tuple[dict[str, float], float]]) -> dict[str, str]:
+    values = {}
+    for index, (accuracies, opening) in enumerate(runs):
+        write_structure(tmp_path / f"seed-{index}", accuracies, opening)
+        for key, (value, _) in structure_analysis.measure(tmp_path / f"seed-{index}", {}).items():
+            values.setdefault(key, []).append(value)
+    return {key: decide(structure_analysis.FIGURE_ID, key, vals, "test").verdict for key, vals in values.items()}
+
+
+def test_structure_claims_of_one_run_are_undecided(tmp_path):
+    write_structure(tmp_path, ALIKE)
     table = structure_analysis.structure(tmp_path)
     last = table[(table["phase"] == "ordered") & (table["step"] == 10)].iloc[0]
     assert (last["within_ratio"], last["between_ratio"]) == pytest.approx((0.9, 0.3))
-    rows = structure_analysis.claims(tmp_path, {"gap_opening": 0.25}, "test")
+    rows = structure_analysis.claims(tmp_path, {}, "test")
     assert [row.claim for row in rows] == [spec.claim for spec in catalog.figure("fig-ntk-structure").claims]
-    assert [row.passed for row in rows] == ["yes", "yes"]  # opening 0.6; gaps 0.6 > 0.1 > 0.05 as accuracy
-    write_structure(tmp_path, {"ordered": 0.7, "edge": 0.8, "chaotic": 0.9})
-    rows = structure_analysis.claims(tmp_path, {"gap_opening": 0.7}, "test")
-    assert [row.passed for row in rows] == ["no", "no"]
+    # One seed is one replicate: rho = 1 over three phases happens by chance 1 time in 6.
+    assert [row.verdict for row in rows] == [UNDECIDED, UNDECIDED]
+    assert [row.estimate for row in rows] == ["0.6", "1"]
+    assert all("at least 2 replicates" in row.to_decide for row in rows)
+    assert "probability 1/6" in rows[1].details
+
+
+def test_structure_claims_hold_over_seeds_where_the_gap_opens_and_ranks_with_accuracy(tmp_path):
+    runs = [(ALIKE, opening) for opening in (0.6, 0.5, 0.55)]
+    assert structure_verdicts(tmp_path, runs) == {"ordered-gap-opens": HOLDS, "gap-accuracy": HOLDS}
+
+
+def test_structure_claims_fail_over_seeds_where_the_gap_stays_shut_and_ranks_against_accuracy(tmp_path):
+    runs = [(REVERSED, opening) for opening in (0.15, 0.12, 0.16)]
+    assert structure_verdicts(tmp_path, runs) == {"ordered-gap-opens": FAILS, "gap-accuracy": FAILS}
+
+
+def test_structure_claims_are_undecided_on_noise(tmp_path):
+    # Openings scattered around 0.25; accuracies in random orders (rho 1, -1, 0.5, -0.5: mean 0).
+    orders = [ALIKE, REVERSED, {"ordered": 0.9, "edge": 0.7, "chaotic": 0.8},
+              {"ordered": 0.8, "edge": 0.7, "chaotic": 0.9}]
+    runs = [(accuracies, 0.25 + d / 2) for accuracies, d in zip(orders, [0.4, -0.4, 0.15, -0.15])]
+    assert structure_verdicts(tmp_path, runs) == {"ordered-gap-opens": UNDECIDED, "gap-accuracy": UNDECIDED}
+
+
+def test_rank_correlation_of_constant_gaps_is_zero():
+    assert structure_analysis.phase_rank_correlation([0.1, 0.1, 0.1], [0.5, 0.6, 0.7]) == 0.0
 
 
 def test_class_subset_maps_labels_and_groups_probes(tmp_path):

@@ -122,8 +122,7 @@ def test_minibatch_cnn_fits_the_squared_loss_to_the_kernel_targets(tiny_cifar, t
     assert (rows["train_accuracy"] > 30).all(), rows  # chance: 10%
 
 
-CLAIM_SETTINGS = {"train_sizes": [10, 20], "depths": [3, 4], "few_shot_depth": 3, "small_n": 20,
-                  "gap_margin": 3, "gap_se_target": 1}
+CLAIM_SETTINGS = {"train_sizes": [10, 20], "depths": [3, 4], "few_shot_depth": 3, "small_n": 20}
 
 
 def _few_shot_rows(accuracy) -> list[dict]:
@@ -134,6 +133,12 @@ def _few_shot_rows(accuracy) -> list[dict]:
             for m in ("CNTK", "CNN") if m == "CNTK" or depth == 3]
 
 
+def _write_few_shot(tmp_path, accuracy) -> None:
+    import pandas as pd
+
+    pd.DataFrame(_few_shot_rows(accuracy)).to_csv(tmp_path / "accuracies.csv", index=False)
+
+
 def test_gap_claim_uses_the_full_setting_when_the_config_has_one(tmp_path):
     import pandas as pd
 
@@ -141,8 +146,7 @@ def test_gap_claim_uses_the_full_setting_when_the_config_has_one(tmp_path):
 
     settings = {**CLAIM_SETTINGS, "full": {"n_train": 50000, "n_test": 10000}}
     # few-shot: GAP below V
-    pd.DataFrame(_few_shot_rows(lambda d, n, r, depth, m: 30.0 if r == "vanilla" else 29.0)).to_csv(
-        tmp_path / "accuracies.csv", index=False)
+    _write_few_shot(tmp_path, lambda d, n, r, depth, m: 30.0 if r == "vanilla" else 29.0)
     (tmp_path / "full").mkdir()
     pd.DataFrame([{"model": "CNTK", "readout": r, "depth": depth, "n_train": 50000,
                    "accuracy": {"vanilla": 65.0, "gap": 76.0}[r]} for r in ("vanilla", "gap") for depth in (3, 4)]
@@ -151,40 +155,53 @@ def test_gap_claim_uses_the_full_setting_when_the_config_has_one(tmp_path):
         pd.DataFrame([{"model": "CNN", "readout": r, "depth": depth, "n_train": 50000, "accuracy": 60.0}
                       for r in ("vanilla", "gap")]).to_csv(tmp_path / full_cnn_file(depth), index=False)
     gap = claims(tmp_path, settings, "paper")[0]
-    assert gap.passed == "yes" and "n = 50000: depth 3: +11.0, depth 4: +11.0" in gap.measured
-    assert claims(tmp_path, CLAIM_SETTINGS, "quick")[0].passed == "no"
+    # one full-CIFAR run per depth: the depths are the replicates
+    assert gap.verdict == "holds" and gap.replicates == "2"
+    assert "n = 50000 (one run per depth): depth 3: +11.0, depth 4: +11.0" in gap.details
+    assert claims(tmp_path, CLAIM_SETTINGS, "quick")[0].verdict == "fails"
 
 
 def test_gap_claim_needs_the_margin_at_every_depth_and_reports_the_standard_error(tmp_path):
-    import pandas as pd
-
     from ntk_study.analysis.cntk import claims
 
-    # GAP leads by 4 at depth 3 (draws: 3, 4, 5 -> s.e. 0.58) but only by 2.5 at depth 4
-    def accuracy(d, n, r, depth, m):
-        return 30.0 + (0 if r == "vanilla" else (3.0 + d if depth == 3 else 2.5))
-
-    pd.DataFrame(_few_shot_rows(accuracy)).to_csv(tmp_path / "accuracies.csv", index=False)
+    # GAP leads by 4 at depth 3 (draws: 3, 4, 5 -> s.e. 0.58: undecided) but only by 2.5 at depth 4 (fails)
+    _write_few_shot(tmp_path,
+                    lambda d, n, r, depth, m: 30.0 + (0 if r == "vanilla" else (3.0 + d if depth == 3 else 2.5)))
     gap = claims(tmp_path, CLAIM_SETTINGS, "quick")[0]
-    assert gap.passed == "no" and float(gap.measured.split("depth 4: ")[1][:4]) == pytest.approx(2.5)
-    assert "depth 3: +4.0 ± 0.6" in gap.measured and "within the target" in gap.measured
+    assert gap.verdict == "fails" and "shown: depth 4" in gap.details and float(gap.estimate) == pytest.approx(2.5)
+    assert "depth 3: +4.0 ± 0.6" in gap.details and gap.replicates == "3"
+
+
+@pytest.mark.parametrize("lead, verdict", [
+    (lambda d: 8.0 + 0.5 * d, "holds"),  # GAP ahead by 8-9 points in every draw, at both depths
+    (lambda d: (2.0, -1.0, 7.0)[d], "undecided"),  # mean 2.7, spread 4: the interval reaches past 3
+    (lambda d: -1.0 - 0.5 * d, "fails"),
+])
+def test_gap_claim_per_draw(tmp_path, lead, verdict):
+    from ntk_study.analysis.cntk import claims
+
+    _write_few_shot(tmp_path, lambda d, n, r, depth, m: 30.0 + (lead(d) if r == "gap" else 0.0))
+    gap = claims(tmp_path, CLAIM_SETTINGS, "quick")[0]
+    assert gap.verdict == verdict and gap.replicates == "3"
+    if verdict == "undecided":
+        assert "replicates at the measured spread" in gap.to_decide
 
 
 def test_cnn_claim_fails_when_the_cnn_wins_at_one_small_n_even_if_the_mean_lead_is_positive(tmp_path):
-    import pandas as pd
-
     from ntk_study.analysis.cntk import claims
 
-    # CNTK ahead by 5 at n = 20, behind by 1 at n = 10 (the old check, a mean over cells, passed this)
-    def accuracy(d, n, r, depth, m):
-        return 30.0 + (0 if m == "CNN" else (5.0 if n == 20 else -1.0))
-
-    pd.DataFrame(_few_shot_rows(accuracy)).to_csv(tmp_path / "accuracies.csv", index=False)
+    # CNTK ahead by 5 at n = 20, behind by 1 at n = 10 (a mean over cells would be +2)
+    _write_few_shot(tmp_path,
+                    lambda d, n, r, depth, m: 30.0 + (0 if m == "CNN" else (5.0 if n == 20 else -1.0 - d / 4)))
     cnn = claims(tmp_path, CLAIM_SETTINGS, "quick")[1]
-    assert cnn.passed == "no" and "vanilla n=10: -1.0 ± 0.0" in cnn.measured and "converged: 12 of 12" in cnn.measured
-    pd.DataFrame(_few_shot_rows(lambda d, n, r, depth, m: 30.0 + (m == "CNTK") * (1.0 + d))).to_csv(
-        tmp_path / "accuracies.csv", index=False)
-    assert claims(tmp_path, CLAIM_SETTINGS, "quick")[1].passed == "yes"
+    assert cnn.verdict == "fails" and "shown: gap n=10" in cnn.details
+    assert "vanilla n=10: -1.2 ± 0.1" in cnn.details and "converged: 12 of 12" in cnn.details
+    assert "2 holds, 2 fails" in cnn.details
+    # ahead everywhere, by 5-6 points: holds; level on average, noisy: undecided
+    _write_few_shot(tmp_path, lambda d, n, r, depth, m: 30.0 + (m == "CNTK") * (5.0 + d / 2))
+    assert claims(tmp_path, CLAIM_SETTINGS, "quick")[1].verdict == "holds"
+    _write_few_shot(tmp_path, lambda d, n, r, depth, m: 30.0 + (m == "CNTK") * (2.0, -2.0, 0.5)[d])
+    assert claims(tmp_path, CLAIM_SETTINGS, "quick")[1].verdict == "undecided"
 
 
 def test_the_learning_rate_is_picked_among_converged_runs_by_validation_accuracy():

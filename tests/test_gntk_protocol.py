@@ -91,3 +91,66 @@ def test_an_optional_graph_set_the_source_lacks_is_recorded_not_fatal(mirror, tm
     prepare_dataset("tu-COLLAB", mirror / "tu", tmp_path / "tu-COLLAB.npz", optional=True)
     with pytest.raises(GraphSetAbsent, match="not in this data source"):
         load_graph_task(tmp_path / "tu-COLLAB.npz", "COLLAB", None, 0)
+
+
+def _gntk_accuracies(tmp_path, folds: dict[str, list[float]], graphs: dict[str, tuple[int, int]],
+                     nested: dict[str, list[float]] | None = None, absent: tuple[str, ...] = ()) -> None:
+    """accuracies.csv as experiments.gntk writes it: per set a published-selection row (and a nested
+    one), fold accuracies as fractions, mean and population std in percent."""
+    import pandas as pd
+
+    from ntk_study.analysis.gntk import OPTIMISTIC
+
+    rows = []
+    for protocol, table in ((OPTIMISTIC, folds), ("nested", nested or {})):
+        for name, accuracies in table.items():
+            values = np.asarray(accuracies) / 100
+            rows.append({"dataset": name, "protocol": protocol, "accuracy_mean": 100 * values.mean(),
+                         "accuracy_std": 100 * values.std(), "graphs": graphs[name][0],
+                         "graphs_in_set": graphs[name][1],
+                         **{f"fold{k}": acc for k, acc in enumerate(values)}, "selected": "{}"})
+    rows += [{"dataset": name, "protocol": OPTIMISTIC, "not_run": "not in the data source"} for name in absent]
+    pd.DataFrame(rows).to_csv(tmp_path / "accuracies.csv", index=False)
+
+
+JITTER = np.array([-1.0, 1.0, -0.5, 0.5, 0.0, -1.0, 1.0, -0.5, 0.5, 0.0])  # mean 0, over 10 folds
+
+
+@pytest.mark.parametrize("mutag, within, versus_gin", [
+    (90.0 + JITTER, "holds", "holds"),  # the published 90.0 +- 8.5, and above GIN-0's 89.4
+    (60.0 + JITTER, "fails", "fails"),  # 3.5 published sds low, 29 points under GIN-0
+    (88.0 + 12 * np.where(np.arange(10) % 2, 1.0, -1.0), "undecided", "undecided"),  # folds 76 or 100: noise
+])
+def test_gntk_claims_use_the_folds_of_the_full_sets_only(tmp_path, mutag, within, versus_gin):
+    from ntk_study.analysis.gntk import claims
+
+    # PTC ran on 200 of its 344 graphs: far off, but not counted
+    _gntk_accuracies(tmp_path, {"MUTAG": list(mutag), "PTC": [20.0] * 10}, {"MUTAG": (188, 188), "PTC": (200, 344)},
+                     absent=("COLLAB",))
+    rows = claims(tmp_path, {}, "quick")
+    assert [row.verdict for row in rows] == [within, versus_gin]
+    assert all(row.replicates == "10" for row in rows)
+    assert all("PTC (200 of 344 graphs)" in row.details and "COLLAB (not run" in row.details for row in rows)
+    assert "published selection" in rows[1].details
+
+
+def test_gntk_within_spread_needs_every_full_set_and_vs_gin_prefers_the_nested_selection(tmp_path):
+    from ntk_study.analysis.gntk import claims
+
+    folds = {"MUTAG": list(90.0 + JITTER), "IMDBBINARY": list(66.9 + JITTER)}  # IMDB-B 10 points (2.8 sd) low
+    graphs = {"MUTAG": (188, 188), "IMDBBINARY": (1000, 1000)}
+    nested = {"MUTAG": list(80.0 + JITTER), "IMDBBINARY": list(60.0 + JITTER)}  # leak-free: well under GIN-0
+    _gntk_accuracies(tmp_path, folds, graphs, nested)
+    within, versus_gin = claims(tmp_path, {}, "quick")
+    assert within.verdict == "fails" and "shown: IMDBBINARY" in within.details and "1 holds, 1 fails" in within.details
+    assert versus_gin.verdict == "fails" and versus_gin.details.startswith("nested (leak-free) selection")
+    assert float(versus_gin.estimate) == pytest.approx(((80.0 - 89.4) + (60.0 - 75.1)) / 2)
+
+
+def test_gntk_claims_are_not_testable_when_every_set_is_sub_sampled(tmp_path):
+    from ntk_study.analysis.gntk import claims
+
+    _gntk_accuracies(tmp_path, {"PTC": list(67.9 + JITTER)}, {"PTC": (200, 344)})
+    rows = claims(tmp_path, {}, "quick")
+    assert [row.verdict for row in rows] == ["not testable at this scale"] * 2
+    assert "no graph set ran at full size" in rows[0].details

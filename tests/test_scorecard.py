@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ntk_study import catalog
-from ntk_study.claims import COLUMNS, NOT_REPRODUCED, build_scorecard, check, pending, write_claims
+from ntk_study.claims import COLUMNS, NOT_REPRODUCED, build_scorecard, decide, exact, pending, write_claims
 from ntk_study.metrics import loglog_slope
 from ntk_study.report import render_claims
 
@@ -22,8 +22,10 @@ def test_scorecard_lists_every_claim_of_the_catalogue(tmp_path):
             continue
         rows = pending(spec.id, "test")
         if spec.id == "fig-ntk-init":
-            rows = [check(spec.id, "slope", -0.2, "|slope + 0.5| <= 0.1", passed=False, scale="test"),
-                    check(spec.id, "below-bound", 0.1, "< 1", passed=True, scale="test")]
+            rows = [decide(spec.id, "slope", [-0.21, -0.2, -0.19], "test"),
+                    decide(spec.id, "below-bound", [0.1, 0.3, 0.2], "test")]
+        if spec.id == "fig-imagenet-winners":
+            rows = [exact(spec.id, "error-falls", -0.58, holds=True, scale="test")]
         files.append(tmp_path / f"{spec.id}.csv")
         write_claims(files[-1], rows)
     table = build_scorecard(files, "test")
@@ -31,22 +33,28 @@ def test_scorecard_lists_every_claim_of_the_catalogue(tmp_path):
     assert set(table["id"]) == {spec.id for spec in catalog.figures()}
     n_claims = sum(len(spec.claims) for spec in catalog.figures())
     assert len(table) == n_claims
-    failing = table[(table["id"] == "fig-ntk-init") & (table["passed"] == "no")]
-    assert failing["measured"].tolist() == ["-0.2"]  # a failing claim is shown with its number
+    failing = table[(table["id"] == "fig-ntk-init") & (table["verdict"] == "fails")]
+    assert failing["estimate"].tolist() == ["-0.2"]  # a failing claim is shown with its number
+    assert float(failing["low"].iloc[0]) < -0.2 < float(failing["high"].iloc[0])
     summary = table.iloc[-1]
-    assert summary["id"] == "tab-scorecard" and summary["passed"] == "no"
-    assert summary["measured"].startswith(f"2 of {n_claims - 1} claims checked, 1 pass")
-    assert (table["passed"] == NOT_REPRODUCED).sum() == n_claims - 3
+    assert summary["id"] == "tab-scorecard" and summary["verdict"] == "fails"
+    # the exact (cited-data) check counts as checked but not among the replicated verdicts
+    assert summary["details"].startswith(f"3 of {n_claims - 1} claims checked; replicated claims: 1 hold, 1 fail, "
+                                         "0 undecided")
+    assert (table["verdict"] == NOT_REPRODUCED).sum() == n_claims - 4
 
 
 def test_claim_table_escapes_norm_bars():
     claims = pd.DataFrame([{
-        "claim": "||H(0) - H*||_2 shrinks", "measured": "0.1", "threshold": "|s + 0.5| <= 0.1",
-        "passed": "yes", "published": "-1/2",
+        "claim": "||H(0) - H*||_2 shrinks", "kind": "replicated", "statistic": "slope of ||H||",
+        "replicate": "seed", "replicates": "3", "estimate": "0.1", "low": "0.05", "high": "0.15",
+        "threshold": "in (-0.6, -0.4)", "verdict": "fails", "to_decide": "", "details": "|s| large",
+        "published": "-1/2",
     }])
     markdown = render_claims(claims)
     header, _, row = markdown.splitlines()
-    assert row.count("|") - row.count("\\|") == header.count("|")  # five cells, not more
+    assert row.count("|") - row.count("\\|") == header.count("|")  # eight cells, not more
+    assert "**fails**" in row and "0.1 [0.05, 0.15]" in row and "3 × seed" in row
 
 
 def test_provenance_sums_the_jobs_of_a_sharded_rule():
@@ -75,7 +83,7 @@ def _scorecard_with(rows: dict[str, list[str]]) -> pd.DataFrame:
     records = []
     for spec in catalog.figures():
         verdicts = rows.get(spec.id, [NOT_REPRODUCED] * len(spec.claims))
-        records += [{"id": spec.id, "claim": claim.claim, "passed": verdict, "scale": "test"}
+        records += [{"id": spec.id, "claim": claim.claim, "verdict": verdict, "kind": claim.kind, "scale": "test"}
                     for claim, verdict in zip(spec.claims, verdicts)]
     return pd.DataFrame(records)
 
@@ -83,17 +91,19 @@ def _scorecard_with(rows: dict[str, list[str]]) -> pd.DataFrame:
 def test_front_page_lists_every_id_with_verdicts_scale_thumbnail_and_link(tmp_path):
     from ntk_study.report import render_front_page, verdict_counts
 
-    assert verdict_counts(pd.Series(["yes", "no", "yes"])) == "2 pass, 1 **fail**"
+    assert verdict_counts(pd.Series(["holds", "fails", "holds", "undecided"])) == "2 hold, 1 **fail**, 1 undecided"
+    kinds = pd.Series(["replicated", "code check", "exact"])
+    assert verdict_counts(pd.Series(["fails", "holds", "holds"]), kinds) == "1 hold, 1 **fail**, 1 code check"
     assert verdict_counts(pd.Series([NOT_REPRODUCED])) == "1 not reproduced"
     (tmp_path / "fig-ntk-init").mkdir()
     (tmp_path / "fig-ntk-init" / "figure.png").write_bytes(b"png")
-    page = render_front_page(_scorecard_with({"fig-ntk-init": ["yes", "no"]}), tmp_path)
+    page = render_front_page(_scorecard_with({"fig-ntk-init": ["holds", "fails"]}), tmp_path)
     rows = page.split("\n* - ")[1:]
     assert len(rows) == 1 + len(catalog.figures())  # a header row, then every ID in lecture order
     assert [row.split("\n")[0] for row in rows[1:]] == [f"{{ref}}`{s.id} <{s.id}>`" for s in catalog.figures()]
     ntk_init = next(row for row in rows if row.startswith("{ref}`fig-ntk-init "))
     assert "```{image} /_generated/fig-ntk-init/figure.png" in ntk_init and ":target: ntk.html#fig-ntk-init" in ntk_init
-    assert "1 pass, 1 **fail**" in ntk_init and ntk_init.rstrip().endswith("- test")
+    assert "1 hold, 1 **fail**" in ntk_init and ntk_init.rstrip().endswith("- test")
     pending = next(row for row in rows if row.startswith("{ref}`fig-parent-child "))
     assert "not reproduced" in pending and pending.rstrip().endswith("- not run") and "{image}" not in pending
     assert page.startswith(f"{len(catalog.figures())} figures and tables")
@@ -107,8 +117,7 @@ def test_figure_section_offers_its_data_files_and_names_its_modules(tmp_path):
     figure_dir.mkdir(parents=True)
     (figure_dir / "histories.csv").write_text("epoch,loss\n0,1.0\n")
     (figure_dir / "figure.png").write_bytes(b"png")
-    write_claims(figure_dir / "claims.csv", [check("fig-noisy-labels-curve", claim.key, 1.0, "> 0", passed=True,
-                                                   scale="test")
+    write_claims(figure_dir / "claims.csv", [decide("fig-noisy-labels-curve", claim.key, [1.0, 2.0], scale="test")
                                              for claim in catalog.figure("fig-noisy-labels-curve").claims])
     section = render_figure_section(catalog.figure("fig-noisy-labels-curve"), results, generated)
     assert "{download}`histories.csv </_generated/fig-noisy-labels-curve/histories.csv>`" in section

@@ -141,7 +141,7 @@ def test_study_on_slurm_survives_interruption_and_a_killed_job(cluster, tmp_path
     # The outputs are the study's: every chapter-2 claim computed, the book built, and the numbers
     # equal to a local run of the same config.
     scorecard = pd.read_csv(workdir / "results" / "scorecard.csv", dtype=str, keep_default_na=False)
-    assert set(scorecard.loc[scorecard["id"] == "fig-ntk-init", "passed"]) <= {"yes", "no"}
+    assert set(scorecard.loc[scorecard["id"] == "fig-ntk-init", "verdict"]) <= {"holds", "fails", "undecided"}
     assert (workdir / "report" / "_build" / "html" / "index.html").exists()
     config = load_config(workdir / "config" / "test.yaml")
     # The local run gets the rule's threads, as the SLURM job did: JAX's pool size follows them, and

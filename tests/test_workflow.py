@@ -9,17 +9,21 @@ from checkout import copy_checkout
 from cluster_jobs import HEAVY_RULES, remote_rules
 from conftest import snakemake  # the `study` fixture (the whole test config, built once) is in conftest.py
 from ntk_study import catalog
+from ntk_study.claims import COLUMNS, NOT_REPRODUCED, VERDICTS
 from ntk_study.figures import REGISTRY
 
 
 @pytest.mark.slow
 def test_scorecard_covers_every_figure(study):
     scorecard = pd.read_csv(study / "results" / "scorecard.csv", dtype=str, keep_default_na=False)
-    assert list(scorecard.columns) == ["id", "claim", "measured", "threshold", "passed", "scale", "published"]
+    assert list(scorecard.columns) == COLUMNS
     assert set(scorecard["id"]) == {spec.id for spec in catalog.figures()}
     for figure_id in REGISTRY:
         rows = scorecard[scorecard["id"] == figure_id]
-        assert set(rows["passed"]) <= {"yes", "no"}, figure_id  # computed, not pending
+        assert NOT_REPRODUCED not in set(rows["verdict"]), figure_id  # computed, not pending
+        assert set(rows["verdict"]) <= set(VERDICTS), figure_id
+        decided_or_said = rows[rows["verdict"].isin(["undecided"])]
+        assert (decided_or_said["to_decide"] != "").all(), figure_id  # an undecided row says what would decide it
         assert len(rows) == len(catalog.figure(figure_id).claims)
     assert (scorecard["scale"] == "test").all()
 

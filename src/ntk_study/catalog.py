@@ -11,9 +11,27 @@ import yaml
 
 @dataclass(frozen=True)
 class ClaimSpec:
+    """A claim as stated before any run: the lecture's sentence, the statistic that tests it, the
+    threshold the statistic must clear and what one replicate of it is."""
+
     key: str
     claim: str
     published: str
+    # "replicated" (decided from an interval over replicates), "exact" (a deterministic check with
+    # a stated tolerance) or "code check" (true by construction; not evidence). See ntk_study.claims.
+    kind: str = "replicated"
+    statistic: str = ""
+    # Replicated claims: {above: a}, {below: b} or {within: [a, b]} on the statistic. Exact checks
+    # and code checks: the tolerance, as text.
+    threshold: dict | str | None = None
+    replicate: str = ""
+
+    def threshold_text(self) -> str:
+        if isinstance(self.threshold, dict):
+            from ntk_study.claims.verdict import Threshold  # the claims package imports this module
+
+            return Threshold.from_spec(self.threshold).text()
+        return self.threshold or ""
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from ntk_study import catalog
-from ntk_study.claims import NOT_REPRODUCED
+from ntk_study.claims import CODE_CHECK, FAILS, HOLDS, NOT_REPRODUCED, NOT_TESTABLE, REPLICATED, UNDECIDED
 from ntk_study.figures import REGISTRY
 
 GENERATED = "_generated"
@@ -46,12 +46,38 @@ def _markdown_table(frame: pd.DataFrame) -> str:
 
 
 def _verdict_text(verdicts: pd.Series) -> pd.Series:
-    return verdicts.map({"yes": "pass", "no": "**FAIL**"}).fillna(verdicts)
+    return verdicts.map({FAILS: "**fails**"}).fillna(verdicts)
+
+
+def _interval_text(row: pd.Series) -> str:
+    """``estimate [low, high]``, or the estimate alone where there is no interval."""
+    if not row["estimate"]:
+        return ""
+    if row["kind"] != REPLICATED or not row["low"]:
+        return row["estimate"]
+    return f"{row['estimate']} [{row['low']}, {row['high']}]"
+
+
+def _replicates_text(row: pd.Series) -> str:
+    if row["kind"] != REPLICATED:
+        return row["kind"]
+    return f"{row['replicates']} × {row['replicate']}" if row["replicates"] else row["replicate"]
 
 
 def render_claims(claims: pd.DataFrame) -> str:
-    table = claims[["claim", "measured", "threshold", "passed", "published"]].rename(columns={"passed": "verdict"})
-    table["verdict"] = _verdict_text(table["verdict"])
+    """A figure's claim rows: verdict first, the statistic with its interval, the threshold, the
+    replicates, what would decide an undecided claim, the details and the published value."""
+    table = pd.DataFrame({
+        "verdict": _verdict_text(claims["verdict"]),
+        "claim": claims["claim"],
+        "statistic": claims["statistic"],
+        "estimate [95% interval]": claims.apply(_interval_text, axis=1),
+        "threshold": claims["threshold"],
+        "replicates": claims.apply(_replicates_text, axis=1),
+        "details": [f"{details} **To decide:** {to_decide}" if to_decide else details
+                    for details, to_decide in zip(claims["details"], claims["to_decide"])],
+        "published": claims["published"],
+    })
     return _markdown_table(table)
 
 
@@ -144,7 +170,7 @@ def render_figure_section(spec: catalog.FigureSpec, results_dir: Path, generated
     claims_file = figure_dir / "claims.csv"
     claims = pd.read_csv(claims_file, dtype=str, keep_default_na=False) if claims_file.exists() else None
     parts: list[str] = []
-    if claims is None or (claims["passed"] == NOT_REPRODUCED).all():
+    if claims is None or (claims["verdict"] == NOT_REPRODUCED).all():
         parts.append(f"```{{note}}\n`{spec.id}` is not reproduced yet. The claims it will check and "
                      "the published values are listed below.\n```")
         rows = pd.DataFrame({"claim": [c.claim for c in spec.claims],
@@ -169,15 +195,32 @@ def render_figure_section(spec: catalog.FigureSpec, results_dir: Path, generated
 
 
 def render_scorecard(scorecard: pd.DataFrame) -> str:
-    table = scorecard.copy()
-    table["passed"] = _verdict_text(table["passed"])
-    return _markdown_table(table) + "\n"
+    """The summary page's table, readable at a glance: verdict, the claim (linked to its figure),
+    estimate with interval and replicates, threshold, published value. The details of each row
+    are one click away, in its figure's claim table."""
+    rows = scorecard[scorecard["id"] != SCORECARD_ID]
+    table = pd.DataFrame({
+        "verdict": _verdict_text(rows["verdict"]),
+        "claim": [f"{claim} ({{ref}}`{figure_id} <{figure_id}>`)"
+                  for claim, figure_id in zip(rows["claim"], rows["id"])],
+        "estimate [95% interval]": rows.apply(lambda row: " ".join(
+            part for part in (_interval_text(row), f"({_replicates_text(row)})") if part != "()"), axis=1),
+        "threshold": rows["threshold"],
+        "published": rows["published"],
+    })
+    counts = verdict_counts(rows["verdict"], rows["kind"])
+    return f"{len(rows)} claims: {counts}.\n\n" + _markdown_table(table) + "\n"
 
 
-def verdict_counts(passed: pd.Series) -> str:
-    """``"2 pass, 1 fail"``; claims not checked yet count as "not reproduced"."""
-    counts = [(int((passed == "yes").sum()), "pass"), (int((passed == "no").sum()), "**fail**"),
-              (int((~passed.isin(["yes", "no"])).sum()), "not reproduced")]
+def verdict_counts(verdicts: pd.Series, kinds: pd.Series | None = None) -> str:
+    """``"2 hold, 1 fails, 1 undecided"``; code checks (``kinds``) are counted apart, as they are
+    no evidence for a claim; claims not checked yet count as "not reproduced"."""
+    evidence = verdicts if kinds is None else verdicts[kinds != CODE_CHECK]
+    counts = [(int((evidence == HOLDS).sum()), "hold"), (int((evidence == FAILS).sum()), "**fail**"),
+              (int((evidence == UNDECIDED).sum()), "undecided"),
+              (int((evidence == NOT_TESTABLE).sum()), "not testable here"),
+              (0 if kinds is None else int((kinds == CODE_CHECK).sum()), "code check"),
+              (int((evidence == NOT_REPRODUCED).sum()), "not reproduced")]
     return ", ".join(f"{count} {word}" for count, word in counts if count) or "no claims"
 
 
@@ -198,10 +241,11 @@ def render_front_page(scorecard: pd.DataFrame, generated_dir: Path) -> str:
     for chapter in catalog.chapters():
         for spec in chapter.figures:
             claims = scorecard[scorecard["id"] == spec.id]
-            checked = claims[claims["passed"].isin(["yes", "no"])]
+            checked = claims[claims["verdict"] != NOT_REPRODUCED]
             scale = ", ".join(sorted(set(checked["scale"]))) if len(checked) else "not run"
             cells = [f"{{ref}}`{spec.id} <{spec.id}>`\n\n{spec.title}", _thumbnail(spec.id, generated_dir, chapter.key),
-                     f"{{doc}}`{chapter.title} <{chapter.key}>`", verdict_counts(claims["passed"]), scale]
+                     f"{{doc}}`{chapter.title} <{chapter.key}>`", verdict_counts(claims["verdict"], claims["kind"]),
+                     scale]
             rows.append(cells)
     lines = ["````{list-table}", ":header-rows: 1", ":widths: 26 36 18 12 8", ":class: front-page", "",
              "* - ID\n  - Figure\n  - Chapter\n  - Claims\n  - Scale"]
@@ -213,10 +257,10 @@ def render_front_page(scorecard: pd.DataFrame, generated_dir: Path) -> str:
             item.extend(f"    {line}" if line else "" for line in rest)
         lines.append("\n".join(item))
     lines.append("````")
-    passed = scorecard.loc[scorecard["id"] != SCORECARD_ID, "passed"]
+    claims = scorecard[scorecard["id"] != SCORECARD_ID]
     reproduced = sum(1 for spec in catalog.figures() if spec.id in REGISTRY)
     head = (f"{len(catalog.figures())} figures and tables, {reproduced} regenerated; "
-            f"their {len(passed)} claims: {verdict_counts(passed)}.")
+            f"their {len(claims)} claims: {verdict_counts(claims['verdict'], claims['kind'])}.")
     return head + "\n\n" + "\n".join(lines) + "\n"
 
 

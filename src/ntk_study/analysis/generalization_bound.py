@@ -1,8 +1,10 @@
 """fig-generalization-bound: do the complexity and the test error grow with the label noise p?
 
-"Grows" is measured against the spread over label draws: the least-squares slope of the quantity
-against p, over every (p, draw), must exceed ``trend_z`` standard errors of that slope on every
-dataset. The test-error claim also needs every network trained to the stated loss.
+One replicate is a sweep over the noise levels: draw d at every p (each run has its own label
+draw and initialisation), per dataset. Its statistic is the Spearman correlation of p with the
+quantity over the sweep; "grows, rank correlation near 1" holds when the interval of the mean
+correlation lies above 0.8. The test-error claim is about networks trained to near-zero loss:
+if any network missed the stated loss, its premise is absent and the row says so.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 import pandas as pd
 from scipy.stats import linregress, spearmanr
 
-from ntk_study.claims import ClaimResult, check
+from ntk_study.claims import ClaimRow, decide, not_testable
 from ntk_study.data.two_class import INPUT_DIMS
 
 FIGURE_ID = "fig-generalization-bound"
@@ -36,30 +38,31 @@ def _trend_text(trend: pd.DataFrame) -> str:
                      for dataset, row in trend.iterrows())
 
 
-def claims(out_dir: Path, settings: dict[str, Any], scale: str) -> list[ClaimResult]:
+def rank_correlations(table: pd.DataFrame, column: str) -> pd.Series:
+    """Spearman correlation of the noise p with ``column`` per (dataset, draw) sweep over p."""
+    return table.groupby(["dataset", "draw"]).apply(
+        lambda sweep: spearmanr(sweep["noise"], sweep[column]).statistic, include_groups=False)
+
+
+def claims(out_dir: Path, settings: dict[str, Any], scale: str) -> list[ClaimRow]:
     table = pd.read_csv(out_dir / "bound.csv")
-    z, target = settings["trend_z"], settings["target_loss_fraction"]
-    draws = table["draw"].nunique()
-    threshold = f"slope vs p > {z:g} standard errors (over {draws} label draws per p) on every dataset"
+    target = settings["target_loss_fraction"]
     bound = trends(table, "complexity")
     ends = table.groupby(["dataset", "noise"])["complexity"].mean()
     vacuous = ", ".join(f"{dataset} {ends[dataset].iloc[0]:.2f} at p = {ends[dataset].index[0]:g} to "
                         f"{ends[dataset].iloc[-1]:.2f} at p = {ends[dataset].index[-1]:g}"
                         for dataset in bound.index)
-    error = trends(table, "network_test_error")
-    kernel = trends(table, "kernel_test_error")
+    error, kernel = trends(table, "network_test_error"), trends(table, "kernel_test_error")
     trained = int((table["final_loss_fraction"] <= target).sum())
-    return [
-        check(FIGURE_ID, "complexity-grows", float((bound["slope"] / bound["se"]).min()),
-              threshold=threshold, passed=bool((bound["slope"] > z * bound["se"]).all()), scale=scale,
-              measured_text=f"{_trend_text(bound)}; mean bound {vacuous} (vacuous where > 1)"),
-        check(FIGURE_ID, "test-error-grows", float((error["slope"] / error["se"]).min()),
-              threshold=f"{threshold}; every network trained to 1/2 sum (u - y)^2 <= {target:g} x its initial value",
-              passed=bool((error["slope"] > z * error["se"]).all()) and trained == len(table), scale=scale,
-              measured_text=(f"network: {_trend_text(error)}; kernel predictor: {_trend_text(kernel)}; "
-                             f"{trained} of {len(table)} networks reached the loss "
-                             f"(largest final fraction {table['final_loss_fraction'].max():.3g})")),
-    ]
+    training_text = (f"{trained} of {len(table)} networks reached 1/2 sum (u - y)^2 <= {target:g} x its initial "
+                     f"value (largest final fraction {table['final_loss_fraction'].max():.3g})")
+    complexity_row = decide(FIGURE_ID, "complexity-grows", rank_correlations(table, "complexity").to_list(), scale,
+                            details=f"{_trend_text(bound)}; mean bound {vacuous} (vacuous where > 1)")
+    if trained < len(table):
+        return [complexity_row, not_testable(FIGURE_ID, "test-error-grows", scale, training_text)]
+    return [complexity_row,
+            decide(FIGURE_ID, "test-error-grows", rank_correlations(table, "network_test_error").to_list(), scale,
+                   details=f"network: {_trend_text(error)}; kernel predictor: {_trend_text(kernel)}; {training_text}")]
 
 
 def work(settings: dict[str, Any]) -> float:

@@ -14,9 +14,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ntk_study.claims import ClaimResult, check
+from ntk_study.claims import ClaimRow, decide_every, not_testable
 
 FIGURE_ID = "tab-noisy-labels"
+# The claim's premise: "at noise >= 0.2" (the catalogue states it).
+CLAIM_MIN_NOISE = 0.2
 NORMAL = ("ce", "mse")
 AUX_OF = {"ce": "ce_aux", "mse": "mse_aux"}
 LABELS = {"ce": "CCE normal", "mse": "MSE normal", "ce_aux": "CCE+AUX", "mse_aux": "MSE+AUX", "mse_rdi": "MSE+RDI"}
@@ -58,18 +60,6 @@ def summary(histories: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index()
 
 
-def mean_curve(histories: pd.DataFrame, noise: float, method: str) -> pd.Series:
-    """The replicate-mean test accuracy per epoch of one method at one noise level."""
-    rows = histories[np.isclose(histories["noise"], noise) & (histories["method"] == method)]
-    return rows.groupby("epoch")["test_accuracy"].mean()
-
-
-def final_minus_best(histories: pd.DataFrame, noise: float, method: str) -> float:
-    """Final minus best epoch of the replicate-mean test curve (<= 0; 0: the end is the best)."""
-    curve = mean_curve(histories, noise, method)
-    return float(curve.iloc[-1] - curve.max())
-
-
 def aux_margins(table: pd.DataFrame, min_noise: float) -> pd.DataFrame:
     """AUX (final) minus normal training with early stopping, per loss and noise level >= min_noise."""
     rows = []
@@ -85,19 +75,30 @@ def aux_margins(table: pd.DataFrame, min_noise: float) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def claims(out_dir: Path, settings: dict[str, Any], scale: str) -> list[ClaimResult]:
-    margins = aux_margins(summary(read_histories(out_dir)), settings["claim_min_noise"])
-    required = settings["min_aux_margin"]
-    worst = margins.loc[margins["margin"].idxmin()]
-    cells = "; ".join(f"{LABELS[r.loss]} p={r.noise:g}: AUX {r.aux_final:.1f} vs ES {r.early_stop:.1f}"
-                      for r in margins.itertuples())
-    return [
-        check(FIGURE_ID, "aux-beats-early-stop", float(worst["margin"]),
-              threshold=f"AUX final - early stop >= {required:g} points for both losses at every "
-                        f"p >= {settings['claim_min_noise']:g}",
-              passed=bool((margins["margin"] >= required).all()), scale=scale,
-              measured_text=f"smallest margin {worst['margin']:+.1f} points ({cells})"),
-    ]
+def paired_margins(runs: pd.DataFrame, min_noise: float) -> pd.DataFrame:
+    """AUX (final epoch) minus normal training (early-stopped), per loss, noise level >= ``min_noise``
+    and replicate: the two runs of a replicate share the initialisation, the batch order and the
+    noisy labels (experiments.noisy_labels), so the difference is paired."""
+    frames = []
+    for base, aux in AUX_OF.items():
+        normal = runs[runs["method"] == base].set_index(["noise", "replicate"])["early_stop"]
+        regularised = runs[runs["method"] == aux].set_index(["noise", "replicate"])["final"]
+        margin = (regularised - normal).dropna()
+        frames.append(margin.rename("margin").reset_index().assign(loss=base))
+    margins = pd.concat(frames, ignore_index=True)
+    return margins[margins["noise"] >= min_noise - 1e-9].sort_values(["loss", "noise", "replicate"])
+
+
+def claims(out_dir: Path, settings: dict[str, Any], scale: str) -> list[ClaimRow]:
+    margins = paired_margins(per_run(read_histories(out_dir)), CLAIM_MIN_NOISE)
+    if margins.empty:
+        return [not_testable(FIGURE_ID, "aux-beats-early-stop", scale,
+                             f"no noise level >= {CLAIM_MIN_NOISE:g} ran with both a normal and an AUX method")]
+    cells = {f"{LABELS[AUX_OF[loss]]} p={noise:g}": rows["margin"].to_list()
+             for (loss, noise), rows in margins.groupby(["loss", "noise"])}
+    means = "; ".join(f"{name}: {np.mean(values):+.1f}" for name, values in cells.items())
+    return [decide_every(FIGURE_ID, "aux-beats-early-stop", cells, scale, noun="cell",
+                         details=f"AUX final - early stop, mean over seeds (points): {means}")]
 
 
 def work(settings: dict[str, Any]) -> float:

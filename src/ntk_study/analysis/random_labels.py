@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ntk_study.claims import ClaimResult, check
+from ntk_study.claims import ClaimRow, decide
 
 FIGURE_ID = "fig-random-labels"
 
@@ -21,25 +22,32 @@ def steps_to_loss(curves: pd.DataFrame, threshold: float) -> dict[str, float]:
     return reached
 
 
-def claims(out_dir: Path, settings: dict[str, Any], scale: str) -> list[ClaimResult]:
+def order_margin(steps: dict[str, float]) -> float:
+    """How clearly true labels come first and random labels last: the smallest of s_c - s_true and
+    s_random - s_c over the middle conditions c, as a fraction of s_random (negative: out of order)."""
+    first, last = steps["true labels"], steps["random labels"]
+    middle = [s for c, s in steps.items() if c not in ("true labels", "random labels")]
+    gaps = [s - first for s in middle] + [last - s for s in middle] + [last - first]
+    return float(min(gaps) / last)
+
+
+def claims(out_dir: Path, settings: dict[str, Any], scale: str) -> list[ClaimRow]:
     curves = pd.read_csv(out_dir / "curves.csv")
-    final = curves.groupby("condition", sort=False).tail(1).set_index("condition")
-    minimum_accuracy = settings["fitted_accuracy"]
-    steps = steps_to_loss(curves, settings["loss_threshold"])
-    others = {c: s for c, s in steps.items() if c not in ("true labels", "random labels")}
-    ordered = all(steps["true labels"] <= s <= steps["random labels"] for s in others.values())
-    ordered = ordered and steps["true labels"] < steps["random labels"]
+    threshold = settings["loss_threshold"]
+    lowest_accuracy, margins, texts = [], [], []
+    for seed, run in curves.groupby("seed"):
+        final = run.groupby("condition", sort=False).tail(1).set_index("condition")
+        steps = steps_to_loss(run, threshold)
+        lowest_accuracy.append(float(final["accuracy"].min()))
+        # A condition that never reaches the loss has no step count: the order is then undefined
+        # for that replicate, which counts as out of order (margin -1).
+        margins.append(order_margin(steps) if all(map(math.isfinite, steps.values())) else -1.0)
+        texts.append(f"seed {seed}: " + ", ".join(f"{c} {s:g}" for c, s in sorted(steps.items(), key=lambda i: i[1])))
     return [
-        check(FIGURE_ID, "all-fit", float(final["accuracy"].min()),
-              threshold=f"final training accuracy >= {minimum_accuracy:.0%} in every condition",
-              passed=bool(final["accuracy"].min() >= minimum_accuracy), scale=scale,
-              measured_text="final training accuracy / loss: " + ", ".join(
-                  f"{c} {row.accuracy:.1%} / {row.loss:.3f}" for c, row in final.iterrows())),
-        check(FIGURE_ID, "order", steps["true labels"],
-              threshold=f"steps to loss <= {settings['loss_threshold']:g}: true fewest, random labels most",
-              passed=ordered, scale=scale,
-              measured_text="steps to loss <= {:g}: ".format(settings["loss_threshold"]) + ", ".join(
-                  f"{c} {s:g}" for c, s in sorted(steps.items(), key=lambda item: item[1]))),
+        decide(FIGURE_ID, "all-fit", lowest_accuracy, scale,
+               details="lowest final training accuracy per seed: " + ", ".join(f"{a:.1%}" for a in lowest_accuracy)),
+        decide(FIGURE_ID, "order", margins, scale,
+               details=f"steps to loss <= {threshold:g}: " + "; ".join(texts)),
     ]
 
 

@@ -29,18 +29,20 @@ def compute(settings: dict[str, Any], seed: int, out_dir: Path, prepared: dict[s
     x, labels = image_subset(prepared["cifar10"], "train", settings["n_train"], seed)
     x_test, labels_test = image_subset(prepared["cifar10"], "test", settings["n_test"], seed + 1)
     rows = []
-    for width in sorted(settings["widths"]):
-        init_fn, apply_fn, _ = two_layer_classifier(width, 10)
-        key = jax.random.PRNGKey(seed + width)
-        _, params = init_fn(key, x.shape)
-        trained, history = fit_classifier(
-            apply_fn, params, x, labels, jax.random.fold_in(key, 1), learning_rate=settings["learning_rate"],
-            momentum=settings["momentum"], batch_size=settings["batch_size"], max_epochs=settings["max_epochs"],
-            stop_loss=settings["stop_loss"])
-        test_predictions = jnp.argmax(apply_fn(trained, jnp.asarray(x_test)), axis=1)
-        rows.append({
-            "width": width, "epochs": history[-1]["epoch"], "train_loss": history[-1]["loss"],
-            "train_error": 1 - history[-1]["accuracy"],
-            "test_error": float(jnp.mean(test_predictions != jnp.asarray(labels_test))),
-        })
+    # One replicate: an initialisation and batch order per width (the image subset is shared).
+    for replicate in range(settings["seeds"]):
+        for width in sorted(settings["widths"]):
+            init_fn, apply_fn, _ = two_layer_classifier(width, 10)
+            key = jax.random.fold_in(jax.random.PRNGKey(seed + width), replicate)
+            _, params = init_fn(key, x.shape)
+            trained, history = fit_classifier(
+                apply_fn, params, x, labels, jax.random.fold_in(key, 1), learning_rate=settings["learning_rate"],
+                momentum=settings["momentum"], batch_size=settings["batch_size"], max_epochs=settings["max_epochs"],
+                stop_loss=settings["stop_loss"])
+            test_predictions = jnp.argmax(apply_fn(trained, jnp.asarray(x_test)), axis=1)
+            rows.append({
+                "seed": replicate, "width": width, "epochs": history[-1]["epoch"], "train_loss": history[-1]["loss"],
+                "train_error": 1 - history[-1]["accuracy"],
+                "test_error": float(jnp.mean(test_predictions != jnp.asarray(labels_test))),
+            })
     save_csv(out_dir / "errors.csv", pd.DataFrame(rows))

@@ -36,9 +36,15 @@ def spectrum(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def compute(settings: dict[str, Any], seed: int, out_dir: Path, prepared: dict[str, Path]) -> None:
     enable_float64()
-    data = load_two_class(prepared[settings["dataset"]], settings["n_train"], 1, seed, settings["standardise_inputs"])
-    values, vectors = spectrum(data.x_train)
-    table = pd.DataFrame({"index": np.arange(1, len(values) + 1), "eigenvalue": values})
-    for name, y in label_sets(data.y_train, vectors, seed).items():
-        table[f"projection_{name}"] = (vectors.T @ y) ** 2
-    save_csv(out_dir / "spectrum.csv", table)
+    tables = []
+    # One replicate: a draw of the training images (and of the random labels on them).
+    for subset in range(settings["subsets"]):
+        subset_seed = seed + 1000 * subset
+        data = load_two_class(prepared[settings["dataset"]], settings["n_train"], 1, subset_seed,
+                              settings["standardise_inputs"])
+        values, vectors = spectrum(data.x_train)
+        table = pd.DataFrame({"subset": subset, "index": np.arange(1, len(values) + 1), "eigenvalue": values})
+        for name, y in label_sets(data.y_train, vectors, subset_seed).items():
+            table[f"projection_{name}"] = (vectors.T @ y) ** 2
+        tables.append(table)
+    save_csv(out_dir / "spectrum.csv", pd.concat(tables, ignore_index=True))

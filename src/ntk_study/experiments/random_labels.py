@@ -58,16 +58,19 @@ def compute(settings: dict[str, Any], seed: int, out_dir: Path, prepared: dict[s
     x, labels = image_subset(prepared["cifar10"], "train", settings["n_train"], seed)
     init_fn, apply_fn, _ = small_cnn(settings["channels"], int(labels.max()) + 1)
     rows = []
-    for index, condition in enumerate(CONDITIONS):
-        rng = np.random.default_rng(seed + index)
-        inputs, targets = corrupted_inputs(x, labels, condition, rng)
-        inputs = inputs.reshape(-1, 32, 32, 3)
-        key = jax.random.PRNGKey(seed + index)
-        _, params = init_fn(key, inputs.shape)
-        _, history = fit_classifier(
-            apply_fn, params, inputs, targets, jax.random.fold_in(key, 1),
-            learning_rate=settings["learning_rate"], momentum=settings["momentum"],
-            batch_size=settings["batch_size"], max_epochs=settings["max_epochs"], lr_decay=settings["lr_decay"],
-            stop_loss=settings["stop_loss"])
-        rows += [{"condition": condition, **record} for record in history]
+    # One replicate: a run of all five conditions, each with its own corruption draw,
+    # initialisation and batch order (the image subset is shared).
+    for replicate in range(settings["seeds"]):
+        for index, condition in enumerate(CONDITIONS):
+            run_seed = seed + index + len(CONDITIONS) * replicate
+            inputs, targets = corrupted_inputs(x, labels, condition, np.random.default_rng(run_seed))
+            inputs = inputs.reshape(-1, 32, 32, 3)
+            key = jax.random.PRNGKey(run_seed)
+            _, params = init_fn(key, inputs.shape)
+            _, history = fit_classifier(
+                apply_fn, params, inputs, targets, jax.random.fold_in(key, 1),
+                learning_rate=settings["learning_rate"], momentum=settings["momentum"],
+                batch_size=settings["batch_size"], max_epochs=settings["max_epochs"], lr_decay=settings["lr_decay"],
+                stop_loss=settings["stop_loss"])
+            rows += [{"seed": replicate, "condition": condition, **record} for record in history]
     save_csv(out_dir / "curves.csv", pd.DataFrame(rows))

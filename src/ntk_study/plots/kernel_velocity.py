@@ -50,7 +50,8 @@ def plot(out_dir: Path, settings: dict[str, Any]) -> None:
     ax.bar(velocities["epoch"] - 0.5, velocities["velocity"], width=0.9,
            color=np.where(early, TRANSIENT, "#33bbee"))
     ax.axhline(stats["later_mean"], color="black", lw=1,
-               label=f"mean after epoch {transient}: {stats['later_mean']:.3f} (CV {stats['later_cv']:.2f})")
+               label=(f"mean after epoch {transient}: {stats['later_mean']:.3f} "
+                      f"(fitted drift x{np.exp(stats['drift']):.2f})"))
     ax.axhline(stats["early_mean"], color=TRANSIENT, lw=1, ls="--",
                label=f"mean in epochs 1-{transient}: {stats['early_mean']:.3f} ({stats['ratio']:.1f}x)")
     ax.set_xlabel("epoch")
