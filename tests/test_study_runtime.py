@@ -70,3 +70,20 @@ def test_the_budget_groups_cover_every_figure_of_the_catalog_once():
     grouped = [figure for budget in study_runtime.BUDGETS for figure in budget.figure_ids]
     figures = [spec.id for spec in catalog.figures() if spec.id != "tab-scorecard"]
     assert sorted(grouped) == sorted(figures)
+
+
+def test_cost_per_replicate_divides_a_compute_rule_by_its_claims_replicates(benchmarks, tmp_path):
+    from ntk_study.claims import decide, exact, write_claims
+
+    results = tmp_path / "results"
+    write_claims(results / "fig-ntk-init" / "claims.csv",
+                 [decide("fig-ntk-init", "slope", [-0.5] * 30, "test"),
+                  decide("fig-ntk-init", "below-bound", [0.1, 0.2], "test")])
+    write_claims(results / "fig-imagenet-winners" / "claims.csv",
+                 [exact("fig-imagenet-winners", "error-falls", -0.5, holds=True, scale="test")])
+    summary, rules = study_runtime.tables(benchmarks, results)
+    costs = rules.set_index("rule")
+    assert costs.loc["fig-ntk-init/compute", "replicates"] == 30
+    assert costs.loc["fig-ntk-init/compute", "s_per_replicate"] == pytest.approx(10.0)
+    assert costs["replicates"].drop("fig-ntk-init/compute").isna().all()  # no claims, or not a compute rule
+    assert "| fig-ntk-init/compute |" in render_study_runtime(summary, rules).split("Cost of a replicate")[1]

@@ -126,7 +126,7 @@ def cmd_study_runtime(args: argparse.Namespace) -> None:
     from ntk_study.report import render_study_runtime
     from ntk_study.study_runtime import tables
 
-    summary, rules = tables(Path(args.benchmarks_dir))
+    summary, rules = tables(Path(args.benchmarks_dir), Path(args.results_dir))
     if args.output:
         save_csv(args.output, summary)
     if args.rules_output:
@@ -229,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = add("study-runtime", cmd_study_runtime,
               "the study's rule time and CPU use per chapter, beside the issues' budgets (from benchmarks/)")
     sub.add_argument("--benchmarks-dir", default="benchmarks")
+    sub.add_argument("--results-dir", default="results", help="claims per figure, for the cost per replicate")
     sub.add_argument("--output", help="CSV of the summary (default: print only)")
     sub.add_argument("--rules-output", help="CSV of every rule's times")
 

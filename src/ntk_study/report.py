@@ -284,8 +284,14 @@ def render_study_runtime(summary: pd.DataFrame, rules: pd.DataFrame, largest: in
     """The time summary per budget group, then the largest rules."""
     head = summary.rename(columns={"wall_min": "rule time (min)", "cpu_min": "CPU (min)", "cpu_use": "CPU use"})
     top = rules.head(largest).assign(cpu_use=lambda frame: (frame["cpu_s"] / frame["wall_s"]).round(2))
-    return (_markdown_table(head) + f"\n\nThe {largest} largest rules (wall and CPU seconds):\n\n"
+    text = (_markdown_table(head) + f"\n\nThe {largest} largest rules (wall and CPU seconds):\n\n"
             + _markdown_table(top[["rule", "wall_s", "cpu_s", "cpu_use"]]) + "\n")
+    if "s_per_replicate" in rules:
+        costs = rules.dropna(subset=["s_per_replicate"]).sort_values("rule")
+        text += ("\nCost of a replicate: each figure's compute rule (wall seconds) over the most replicates "
+                 "any of its claims used.\n\n" + _markdown_table(
+                     costs[["rule", "wall_s", "replicates", "s_per_replicate"]].astype({"replicates": int})) + "\n")
+    return text
 
 
 def render_all(report_dir: Path, results_dir: Path) -> None:

@@ -91,7 +91,25 @@ def summarise(rules: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def tables(benchmarks_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The summary and the per-rule table (largest first)."""
+def with_replicate_costs(rules: pd.DataFrame, results_dir: Path) -> pd.DataFrame:
+    """Adds, for each figure's compute rule, the most replicates any of its claims used
+    (``results/<id>/claims.csv``) and the rule's wall seconds per replicate."""
+    replicates = []
+    for rule in rules["rule"]:
+        figure, _, stage = rule.partition("/")
+        claims = Path(results_dir) / figure / "claims.csv"
+        counts = (pd.to_numeric(pd.read_csv(claims, dtype=str, keep_default_na=False)["replicates"], errors="coerce")
+                  if stage == "compute" and claims.exists() else pd.Series(dtype=float))
+        replicates.append(counts.max() if counts.notna().any() else float("nan"))
+    replicates = pd.Series(replicates, index=rules.index)
+    return rules.assign(replicates=replicates, s_per_replicate=rules["wall_s"] / replicates)
+
+
+def tables(benchmarks_dir: Path, results_dir: Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The summary and the per-rule table (largest first), with the cost per replicate of each
+    compute rule when ``results_dir`` holds the claims."""
     rules = read_rules(benchmarks_dir)
-    return summarise(rules), rules.drop(columns="end").sort_values("wall_s", ascending=False).round(2)
+    per_rule = rules.drop(columns="end").sort_values("wall_s", ascending=False)
+    if results_dir is not None:
+        per_rule = with_replicate_costs(per_rule, results_dir)
+    return summarise(rules), per_rule.round(2)

@@ -48,4 +48,4 @@ rule study_runtime:
         "benchmarks/study_runtime.tsv"
     shell:
         "{NTK} study-runtime --benchmarks-dir benchmarks --output {output.summary}"
-        " --rules-output {output.rules} > {log} 2>&1"
+        " --rules-output {output.rules} --results-dir {RESULTS} > {log} 2>&1"
