@@ -44,17 +44,23 @@ def test_scorecard_lists_every_claim_of_the_catalogue(tmp_path):
     assert (table["verdict"] == NOT_REPRODUCED).sum() == n_claims - 4
 
 
-def test_claim_table_escapes_norm_bars():
+def test_claim_list_shows_verdict_estimate_interval_threshold_and_what_would_decide():
     claims = pd.DataFrame([{
         "claim": "||H(0) - H*||_2 shrinks", "kind": "replicated", "statistic": "slope of ||H||",
         "replicate": "seed", "replicates": "3", "estimate": "0.1", "low": "0.05", "high": "0.15",
         "threshold": "in (-0.6, -0.4)", "verdict": "fails", "to_decide": "", "details": "|s| large",
         "published": "-1/2",
+    }, {
+        "claim": "noise", "kind": "replicated", "statistic": "s", "replicate": "seed", "replicates": "2",
+        "estimate": "0.5", "low": "-1", "high": "2", "threshold": "> 0", "verdict": "undecided",
+        "to_decide": "about 9 replicates", "details": "", "published": "",
     }])
-    markdown = render_claims(claims)
-    header, _, row = markdown.splitlines()
-    assert row.count("|") - row.count("\\|") == header.count("|")  # eight cells, not more
-    assert "**fails**" in row and "0.1 [0.05, 0.15]" in row and "3 × seed" in row
+    text = render_claims(claims)
+    first, second = text.split("\n* ")
+    assert first.startswith("* **fails**: ||H(0) - H*||_2 shrinks")
+    assert "estimate 0.1 [0.05, 0.15] (95% interval over 3 replicates); threshold in (-0.6, -0.4)" in first
+    assert "one replicate: seed" in first and "details: |s| large" in first and "to decide" not in first
+    assert second.startswith("**undecided**: noise") and "to decide: about 9 replicates" in second
 
 
 def test_provenance_sums_the_jobs_of_a_sharded_rule():

@@ -65,20 +65,28 @@ def _replicates_text(row: pd.Series) -> str:
 
 
 def render_claims(claims: pd.DataFrame) -> str:
-    """A figure's claim rows: verdict first, the statistic with its interval, the threshold, the
-    replicates, what would decide an undecided claim, the details and the published value."""
-    table = pd.DataFrame({
-        "verdict": _verdict_text(claims["verdict"]),
-        "claim": claims["claim"],
-        "statistic": claims["statistic"],
-        "estimate [95% interval]": claims.apply(_interval_text, axis=1),
-        "threshold": claims["threshold"],
-        "replicates": claims.apply(_replicates_text, axis=1),
-        "details": [f"{details} **To decide:** {to_decide}" if to_decide else details
-                    for details, to_decide in zip(claims["details"], claims["to_decide"])],
-        "published": claims["published"],
-    })
-    return _markdown_table(table)
+    """A figure's claims as a list (a table of eight columns does not fit the text column): per
+    claim the verdict and the sentence, then the estimate with its interval against the threshold,
+    the statistic, what a replicate is, the details (and what would decide an undecided claim) and
+    the published value."""
+    items = []
+    for row in claims.to_dict("records"):
+        row = pd.Series(row)
+        # "* " bullets: a list of its own, not merged with the data-file list ("- ") that follows
+        lines = [f"* **{row['verdict']}**: {row['claim']}"]
+        estimate = _interval_text(row)
+        if estimate:
+            replicates = (f"95% interval over {row['replicates']} replicates" if row["kind"] == REPLICATED
+                          else row["kind"])
+            lines.append(f"  - estimate {estimate} ({replicates}); threshold {row['threshold']}")
+        elif row["threshold"]:
+            lines.append(f"  - threshold {row['threshold']}")
+        for label, column in (("statistic", "statistic"), ("one replicate", "replicate"), ("details", "details"),
+                              ("to decide", "to_decide"), ("published", "published")):
+            if row.get(column):
+                lines.append(f"  - {label}: {row[column]}")
+        items.append("\n".join(lines))
+    return "\n".join(items) if items else "_(no claims)_"
 
 
 def _rule_runtimes(rules: list[dict[str, Any]], figure_id: str = "") -> list[str]:
@@ -194,6 +202,15 @@ def render_figure_section(spec: catalog.FigureSpec, results_dir: Path, generated
     return "\n\n".join(parts) + "\n"
 
 
+def _estimate_cell(row: pd.Series) -> str:
+    """The summary's compact estimate: ``estimate [low, high], n = R`` (what a replicate is, is in
+    the figure's claim table); exact checks and code checks say their kind instead of n."""
+    interval = _interval_text(row)
+    if row["kind"] != REPLICATED:
+        return f"{interval} ({row['kind']})" if interval else f"({row['kind']})"
+    return f"{interval}, n = {row['replicates']}" if interval else ""
+
+
 def render_scorecard(scorecard: pd.DataFrame) -> str:
     """The summary page's table, readable at a glance: verdict, the claim (linked to its figure),
     estimate with interval and replicates, threshold, published value. The details of each row
@@ -203,8 +220,7 @@ def render_scorecard(scorecard: pd.DataFrame) -> str:
         "verdict": _verdict_text(rows["verdict"]),
         "claim": [f"{claim} ({{ref}}`{figure_id} <{figure_id}>`)"
                   for claim, figure_id in zip(rows["claim"], rows["id"])],
-        "estimate [95% interval]": rows.apply(lambda row: " ".join(
-            part for part in (_interval_text(row), f"({_replicates_text(row)})") if part != "()"), axis=1),
+        "estimate [95% interval]": rows.apply(_estimate_cell, axis=1),
         "threshold": rows["threshold"],
         "published": rows["published"],
     })

@@ -32,5 +32,5 @@ def claims(out_dir: Path, settings: dict[str, Any], scale: str) -> list[ClaimRow
 
 
 def work(settings: dict[str, Any]) -> float:
-    """Stated scaling of the compute rule: max epochs x n x sum of widths x input size."""
-    return float(settings["max_epochs"] * settings["n_train"] * sum(settings["widths"]) * 3072)
+    """Stated scaling of the compute rule: seeds x max epochs x n x sum of widths x input size."""
+    return float(settings["seeds"] * settings["max_epochs"] * settings["n_train"] * sum(settings["widths"]) * 3072)

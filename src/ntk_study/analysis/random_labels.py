@@ -52,6 +52,6 @@ def claims(out_dir: Path, settings: dict[str, Any], scale: str) -> list[ClaimRow
 
 
 def work(settings: dict[str, Any]) -> float:
-    """Stated scaling of the compute rule: 5 conditions x epochs x n images x network size."""
+    """Stated scaling of the compute rule: seeds x 5 conditions x epochs x n images x network size."""
     size = sum(settings["channels"])
-    return float(5 * settings["max_epochs"] * settings["n_train"] * size)
+    return float(settings["seeds"] * 5 * settings["max_epochs"] * settings["n_train"] * size)

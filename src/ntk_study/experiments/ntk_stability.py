@@ -46,7 +46,8 @@ def run(settings: dict[str, Any], seed: int) -> tuple[pd.DataFrame, pd.DataFrame
     for width in sorted(settings["widths"]):
         init_fn, apply_fn, kernel_fn = two_layer_model(width, dim, "relu")
         eta = step_size(settings, largest_eigenvalue(analytic_first_layer_ntk(kernel_fn, x)))
-        for replicate in range(settings["seeds"]):
+        first = settings.get("first_replicate", 0)
+        for replicate in range(first, first + settings["seeds"]):
             params0 = init_params(init_fn, jax.random.fold_in(init_root, replicate), dim)
             apply_first, trainable0 = first_layer_function(apply_fn, params0)
             trainable, losses = gradient_descent(apply_first, trainable0, x, y, eta, settings["epochs"])

@@ -30,7 +30,8 @@ def compute(settings: dict[str, Any], seed: int, out_dir: Path, prepared: dict[s
     x_test, labels_test = image_subset(prepared["cifar10"], "test", settings["n_test"], seed + 1)
     rows = []
     # One replicate: an initialisation and batch order per width (the image subset is shared).
-    for replicate in range(settings["seeds"]):
+    first = settings.get("first_replicate", 0)
+    for replicate in range(first, first + settings["seeds"]):
         for width in sorted(settings["widths"]):
             init_fn, apply_fn, _ = two_layer_classifier(width, 10)
             key = jax.random.fold_in(jax.random.PRNGKey(seed + width), replicate)
