@@ -58,10 +58,17 @@ def cluster(tmp_path_factory):
     local.stop()
 
 
+def _interruptible() -> None:
+    """In the child before exec: Ctrl-C back to its default. A shell starts background commands with
+    SIGINT ignored, the ignore is inherited, and Python then never raises KeyboardInterrupt: a test
+    suite run in the background (`.ci/run &`) would see Snakemake sit through the drill's SIGINT."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(command: list[str], workdir: Path, cluster: LocalSlurmCluster, log: Path) -> subprocess.Popen:
     handle = open(log, "w")
     return subprocess.Popen(command, cwd=workdir, env=cluster.env, stdout=handle, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=_interruptible)
 
 
 def wait_for_running(cluster: LocalSlurmCluster, rule: str | None, process: subprocess.Popen,
