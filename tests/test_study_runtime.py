@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import pandas as pd
 import pytest
 
 from ntk_study import study_runtime
@@ -87,3 +88,9 @@ def test_cost_per_replicate_divides_a_compute_rule_by_its_claims_replicates(benc
     assert costs.loc["fig-ntk-init/compute", "s_per_replicate"] == pytest.approx(10.0)
     assert costs["replicates"].drop("fig-ntk-init/compute").isna().all()  # no claims, or not a compute rule
     assert "| fig-ntk-init/compute |" in render_study_runtime(summary, rules).split("Cost of a replicate")[1]
+    # The book reads the table back from CSV with empty cells kept as text.
+    written = tmp_path / "rules.csv"
+    rules.to_csv(written, index=False)
+    read_back = pd.read_csv(written, keep_default_na=False)
+    costs = render_study_runtime(summary, read_back).split("Cost of a replicate")[1]
+    assert "| fig-ntk-init/compute |" in costs and "tab-uci/compute" not in costs

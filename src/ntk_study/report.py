@@ -303,7 +303,10 @@ def render_study_runtime(summary: pd.DataFrame, rules: pd.DataFrame, largest: in
     text = (_markdown_table(head) + f"\n\nThe {largest} largest rules (wall and CPU seconds):\n\n"
             + _markdown_table(top[["rule", "wall_s", "cpu_s", "cpu_use"]]) + "\n")
     if "s_per_replicate" in rules:
-        costs = rules.dropna(subset=["s_per_replicate"]).sort_values("rule")
+        # Read back from CSV without NA parsing, a rule without claims has empty cells here.
+        costs = rules.assign(replicates=pd.to_numeric(rules["replicates"], errors="coerce"),
+                             s_per_replicate=pd.to_numeric(rules["s_per_replicate"], errors="coerce"))
+        costs = costs.dropna(subset=["replicates", "s_per_replicate"]).sort_values("rule")
         text += ("\nCost of a replicate: each figure's compute rule (wall seconds) over the most replicates "
                  "any of its claims used.\n\n" + _markdown_table(
                      costs[["rule", "wall_s", "replicates", "s_per_replicate"]].astype({"replicates": int})) + "\n")
