@@ -38,5 +38,8 @@ def _faults(mode: str) -> int:
 @pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="glibc only")
 def test_freed_xla_buffers_are_reused_without_page_faults():
     default, kept = _faults("default"), _faults("keep")
-    assert default > 5000  # measured ~25,000: each 1 MB output buffer is mapped and faulted in afresh
-    assert kept < default / 20  # measured ~40
+    assert default > 5000  # measured 15,000-27,000: each 1 MB output buffer is mapped and faulted in afresh
+    # Measured ~40 on an idle machine; where the kernel's DAMON "pageout" scheme runs (these machines),
+    # idle kept pages are paged out and faulted back: 117-1,442 measured, against 15,000-27,000 without
+    # the setting. Without the setting the two counts are alike, so this still fails.
+    assert kept < default / 8
