@@ -18,13 +18,13 @@ def test_shipped_configs_are_valid(path):
     """A full config alone; an overlay (no top-level scale, e.g. workstation.yaml) on the default."""
     overlay = "scale" not in yaml.safe_load(path.read_text())
     config = load_layered_config(path.parent / "config.yaml", path) if overlay else load_config(path)
-    assert config["figures"]["fig-ntk-init"]["slope_tolerance"] > 0
+    assert 0 < config["figures"]["fig-ntk-init"]["delta"] < 1
 
 
 def test_defaults_are_filled():
     config = yaml.safe_load(CONFIGS[0].read_text())
-    del config["figures"]["fig-ntk-init"]["slope_tolerance"]
-    assert validate_config(config)["figures"]["fig-ntk-init"]["slope_tolerance"] == 0.1
+    del config["figures"]["fig-ntk-stability"]["first_replicate"]
+    assert validate_config(config)["figures"]["fig-ntk-stability"]["first_replicate"] == 0
 
 
 @pytest.mark.parametrize(
