@@ -123,22 +123,23 @@ def kernel_regression_files(statistic: str) -> Callable[[Path, list[float]], Non
 
 
 def convergence_files(statistic: str) -> Callable[[Path, list[float]], None]:
-    """Predicted loss 100 * 0.9^k; true labels measured on it; random labels at a rate chosen so
-    that they halve `value` times later (true-faster), or a relative gap of `value` (tracks)."""
+    """Predicted loss 100 * 0.9^k at every width; true labels measured on it; random labels at a
+    rate chosen so that they halve `value` times later (true-faster), or a relative gap that falls
+    with the width at log-log slope `value` (prediction-tracks, in every label set)."""
     def write(out_dir: Path, values: list[float]) -> None:
         rows = []
         steps = np.arange(0, 400, 1)
         for run, value in enumerate(values):
-            for name in convergence.LABEL_SETS:
-                predicted = 100 * 0.9**steps
-                measured = predicted.copy()
-                if statistic == "true-faster" and name == "random":
-                    measured = 100 * 0.9 ** (steps / value)
-                if statistic == "prediction-tracks":
+            gaps = _slope_data(value if statistic == "prediction-tracks" else -0.5) / 20
+            for width, gap in zip(WIDTHS, gaps):
+                for name in convergence.LABEL_SETS:
+                    predicted = 100 * 0.9**steps
                     fall = 1 - np.sqrt(predicted[-1] / 100)
-                    measured = (np.sqrt(predicted / 100) + value * fall * np.minimum(steps / 10, 1)) ** 2 * 100
-                rows += [{"labels": name, "run": run, "step": k, "predicted": p, "measured": m}
-                         for k, p, m in zip(steps, predicted, measured)]
+                    measured = (np.sqrt(predicted / 100) + gap * fall * np.minimum(steps / 10, 1)) ** 2 * 100
+                    if statistic == "true-faster" and name == "random":
+                        measured = 100 * 0.9 ** (steps / value)
+                    rows += [{"labels": name, "width": width, "run": run, "step": k, "predicted": p,
+                              "predicted_initial": p, "measured": m} for k, p, m in zip(steps, predicted, measured)]
         pd.DataFrame(rows).to_csv(out_dir / "curves.csv", index=False)
     return write
 
@@ -202,7 +203,7 @@ CASES = [
     ("fig-convergence-mnist", "true-faster", convergence, convergence_files("true-faster"), {},
      ([3.0, 3.2, 2.8], [0.5, 0.6, 0.55], [0.8, 1.3, 0.9, 1.1])),
     ("fig-convergence-mnist", "prediction-tracks", convergence, convergence_files("prediction-tracks"), {},
-     ([0.01, 0.02, 0.015], [0.5, 0.6, 0.55], [0.05, 0.15, 0.08, 0.12])),
+     ([-0.5, -0.45, -0.55], [0.0, 0.05, -0.05], [-0.3, -0.1, -0.25, -0.15])),
     ("fig-projections-mnist", "top-k-share", projections, projections_files, {"top_k": 5},
      ([0.05, 0.06, 0.04], [0.6, 0.55, 0.65], [0.15, 0.35, 0.2, 0.3])),
     ("fig-generalization-bound", "complexity-grows", generalization_bound, generalization_files("complexity-grows"),

@@ -69,8 +69,9 @@ class Threshold:
         return min(margins)
 
     def margin(self, estimate: float) -> float:
-        """Distance from ``estimate`` to the nearest bound: how far the interval may reach."""
-        return min(abs(estimate - bound) for bound in (self.lower, self.upper) if bound is not None)
+        """Distance from ``estimate`` to the nearest bound: how far the interval may reach (inside
+        the claim's side, the nearest bound; outside, the bound it misses)."""
+        return abs(self.signed_margin(estimate))
 
 
 @dataclass(frozen=True)

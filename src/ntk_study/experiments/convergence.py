@@ -3,9 +3,12 @@
 The two-layer ReLU net (first layer trained) trained by full-batch GD on 1/2 sum (u - y)^2 with
 step eta = c / lambda_max(H*) (c < 2: stable), from a symmetric initialisation (u(0) = 0 exactly,
 the condition the theorem's small kappa stands for) on true, random and worst-case labels of the
-same inputs, each from ``runs`` initialisations (the random labels: a new draw per run).
-Recorded: ||y - u(k)||^2 every few steps, beside Theorem 4's prediction
-sum_i (1 - eta lambda_i)^(2k) <v_i, y>^2 from the eigendecomposition of H*.
+same inputs, each from ``runs`` initialisations (the random labels: a new draw per run), at every
+width of ``widths``. Recorded: ||y - u(k)||^2 every few steps, beside Theorem 4's prediction
+sum_i (1 - eta lambda_i)^(2k) <v_i, y>^2 from the eigendecomposition of H* (``predicted``), and the
+same prediction from the run's own initial kernel H(0) (``predicted_initial``). The gap to the H*
+prediction holds both finite-width effects, H(0) != H* and H(t) moving during training; the gap to
+the H(0) prediction only the second.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from ntk_study.data.two_class import load_two_class
 from ntk_study.experiments.projections import label_sets, spectrum
 from ntk_study.io import save_csv
 from ntk_study.kernels.precision import enable_float64
-from ntk_study.kernels.two_layer import first_layer_function, init_params, step_size, two_layer_model
+from ntk_study.kernels.two_layer import (activation_patterns, first_layer_function, init_params, step_size,
+                                         two_layer_model)
 from ntk_study.training import as_float32, full_batch_gd_fn, squared_loss
 
 
@@ -32,6 +36,18 @@ def predicted_residual(values: np.ndarray, vectors: np.ndarray, y: np.ndarray, e
     <v_i, y>^2, the lecture's sum_i exp(-2 lambda_i t) <v_i, y>^2 at t = eta k for GD's discrete steps."""
     projections = (vectors.T @ y) ** 2
     return np.power(1 - eta * values[None, :], 2 * np.asarray(steps)[:, None]) @ projections
+
+
+def initial_kernel(x: np.ndarray, settings: dict[str, Any], seed: int) -> np.ndarray:
+    """H(0)_ij = x_i.x_j (1/m) sum_r 1[w_r.x_i > 0] 1[w_r.x_j > 0] of the network ``train_two_layer``
+    starts from with this seed (a_r^2 = 1): the first-layer NTK from the activation patterns, in
+    float64 (at m = 4000 the Jacobian behind ``empirical_first_layer_ntk`` would take gigabytes)."""
+    width = settings["width"]
+    init_fn = two_layer_model(width, x.shape[1], "relu")[0]
+    params = init_params(init_fn, jax.random.PRNGKey(seed), x.shape[1], zero_output=settings["symmetric_init"],
+                         init_scale=settings["init_scale"])
+    patterns = np.asarray(activation_patterns(params, jnp.asarray(x, jnp.float32)), np.float64)
+    return (x @ x.T) * (patterns @ patterns.T) / width
 
 
 def train_two_layer(x: np.ndarray, y: np.ndarray, settings: dict[str, Any], eta: float, seed: int,
@@ -77,12 +93,18 @@ def compute(settings: dict[str, Any], seed: int, out_dir: Path, prepared: dict[s
     every = settings["record_every"]
     steps = np.arange(0, settings["steps"] + 1, every)
     rows = []
-    for run in range(settings["runs"]):
-        # Run r: initialisation seed + r; its random labels are the r-th draw.
-        for name, y in label_sets(data.y_train, vectors, seed + run).items():
-            # ||y - u(k)||^2 = 2 L(k)
-            measured = 2 * train_two_layer(data.x_train, y, settings, eta, seed + run, every, settings["steps"])[2]
-            predicted = predicted_residual(values, vectors, y, eta, steps)
-            rows += [{"labels": name, "run": run, "step": int(k), "eta": eta, "lambda_max": values[0],
-                      "measured": m, "predicted": p} for k, m, p in zip(steps, measured, predicted)]
+    for width in settings["widths"]:
+        net = {**settings, "width": width}
+        first = settings.get("first_run", 0)
+        for run in range(first, first + settings["runs"]):
+            # Run r: initialisation seed + r at every width; its random labels are the r-th draw.
+            own_values, own_vectors = np.linalg.eigh(initial_kernel(data.x_train, net, seed + run))
+            for name, y in label_sets(data.y_train, vectors, seed + run).items():
+                # ||y - u(k)||^2 = 2 L(k)
+                measured = 2 * train_two_layer(data.x_train, y, net, eta, seed + run, every, settings["steps"])[2]
+                predicted = predicted_residual(values, vectors, y, eta, steps)
+                predicted_initial = predicted_residual(own_values, own_vectors, y, eta, steps)
+                rows += [{"labels": name, "width": width, "run": run, "step": int(k), "eta": eta,
+                          "lambda_max": values[0], "measured": m, "predicted": p, "predicted_initial": q}
+                         for k, m, p, q in zip(steps, measured, predicted, predicted_initial)]
     save_csv(out_dir / "curves.csv", pd.DataFrame(rows))
