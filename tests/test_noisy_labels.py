@@ -1,5 +1,6 @@
-"""tab-noisy-labels / fig-noisy-labels-curve: label noise, the AUX/RDI objectives, early stopping
-chosen on noisy labels only, the claims, and the config check."""
+"""tab-noisy-labels / fig-noisy-labels-curve: label noise, the AUX/RDI objectives and their
+stability limit, the two early-stopping rules (never the test set), the claims (hold, fail, stay
+undecided, or not testable without their premise), and the config check."""
 
 from __future__ import annotations
 
@@ -11,14 +12,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ntk_study.analysis.noisy_labels import aux_margins, per_run, summary
+from ntk_study.analysis.noisy_labels import per_run
 from ntk_study.analysis.noisy_labels import claims as table_claims
 from ntk_study.analysis.noisy_labels_curve import claims as curve_claims
 from ntk_study.config import ConfigError, load_config, validate_config
 from ntk_study.experiments.noisy_labels import N_CLASSES, Trainer, batch_objective
 from ntk_study.kernels.residual import resnet
-from ntk_study.noisy_labels import symmetric_label_noise
-from ntk_study.training import as_float32, cross_entropy
+from ntk_study.noisy_labels import aux_squared_loss, aux_stability_limit, symmetric_label_noise
+from ntk_study.training import as_float32, cross_entropy, momentum_epoch_fn
 
 
 @pytest.mark.parametrize("fraction", [0.0, 0.2, 0.4, 0.6])
@@ -79,108 +80,164 @@ def test_aux_and_rdi_at_zero_lambda_train_exactly_like_normal_training(tiny_netw
     assert not trainer.run(params, "mse_rdi", 1e4, splits, key).equals(normal)
 
 
-def history(curves: dict[str, tuple[list[float], list[float]]], noise: float = 0.4, replicate: int = 0) -> pd.DataFrame:
-    """Hand-made histories: per method, (test accuracies, held-out noisy accuracies) by epoch, in
-    percent (histories.csv holds fractions)."""
+def history(curves: dict[str, dict[str, list[float]]], noise: float = 0.4, replicate: int = 0) -> pd.DataFrame:
+    """Hand-made histories: per method, accuracy curves by epoch in percent ("test", and optionally
+    "clean" and "noisy" validation; both default to the test curve), as histories.csv holds them
+    (fractions)."""
     rows = []
-    for method, (test, validation) in curves.items():
-        for epoch, (t, v) in enumerate(zip(test, validation)):
+    for method, curve in curves.items():
+        test = curve["test"]
+        clean, noisy = curve.get("clean", test), curve.get("noisy", test)
+        for epoch, (t, c, v) in enumerate(zip(test, clean, noisy)):
             rows.append({"noise": noise, "method": method, "replicate": replicate, "epoch": epoch,
-                         "test_accuracy": t / 100, "validation_accuracy": v / 100, "train_accuracy": 0.0})
+                         "test_accuracy": t / 100, "validation_accuracy": v / 100,
+                         "clean_validation_accuracy": c / 100, "train_accuracy": 1.0, "aux_rms": 0.0})
     return pd.DataFrame(rows)
 
 
-def test_early_stopping_uses_the_noisy_held_out_labels_not_the_test_set():
-    frame = history({"ce": ([10, 50, 40, 30], [5, 20, 30, 30])})  # test peaks at 1, held-out at 2 (tie: 2)
-    run = per_run(read_histories_from(frame)).iloc[0]
-    assert run["stop_epoch"] == 2 and run["early_stop"] == pytest.approx(40)
-    assert run["best"] == pytest.approx(50) and run["final"] == pytest.approx(30)
-
-
 def read_histories_from(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.assign(**{c: 100 * frame[c] for c in ("test_accuracy", "validation_accuracy", "train_accuracy")})
+    columns = ("test_accuracy", "validation_accuracy", "clean_validation_accuracy", "train_accuracy")
+    return frame.assign(**{c: 100 * frame[c] for c in columns})
 
 
-def falling_by(drop: float) -> list[float]:
-    """A test curve whose best minus final is ``drop`` points."""
-    return [10.0, 50.0, 50.0 - drop]
+def test_stopping_rules_use_their_own_labels_and_never_the_test_set():
+    test = [10, 50, 40, 30, 30, 30, 30, 30]  # test peaks at epoch 1
+    clean = [5, 20, 35, 35, 20, 20, 20, 20]  # clean validation peaks at 2 (tie with 3: the earliest)
+    noisy = [5, 20, 20, 20, 30, 20, 20, 20]  # noisy held-out labels peak at 4
+    run = per_run(read_histories_from(history({"ce": {"test": test, "clean": clean, "noisy": noisy}}))).iloc[0]
+    assert run["clean_stop_epoch"] == 2 and run["clean_stop"] == pytest.approx(40)
+    assert run["noisy_stop_epoch"] == 4 and run["noisy_stop"] == pytest.approx(30)
+    assert run["best"] == pytest.approx(50) and run["final"] == pytest.approx(30)  # mean of the last 5
+    assert run["overfit"] == pytest.approx(10)
 
 
-def write_curves(tmp_path: Path, drops: dict[str, list[float]]) -> None:
-    """histories.csv at p = 0.4 with, per method, one run per replicate falling by the given drop."""
-    flat = [10.0, 30.0, 30.0]
-    frames = [history({method: (falling_by(drop), flat)}, replicate=k)
+def overfitting_by(drop: float, peak: float = 60.0) -> list[float]:
+    """A test curve that rises to ``peak`` (where a clean validation set stops it) and ends ``drop``
+    points lower: clean stop - final = ``drop``."""
+    return [10.0, peak, peak, peak] + [peak - drop] * 8
+
+
+def write_runs(tmp_path: Path, drops: dict[str, list[float]], noise: float = 0.4) -> None:
+    """histories.csv with, per method, one run per replicate whose clean stop - final is the drop."""
+    frames = [history({method: {"test": overfitting_by(drop)}}, noise=noise, replicate=k)
               for method, per_seed in drops.items() for k, drop in enumerate(per_seed)]
     pd.concat(frames).to_csv(tmp_path / "histories.csv", index=False)
+
+
+OVERFITTING = {"ce": [10, 11, 9, 10], "mse": [8, 9, 7, 8]}
 
 
 def curve_verdicts(tmp_path: Path) -> dict[str, str]:
     return {row.claim.split()[0]: row.verdict for row in curve_claims(tmp_path, {"noise": 0.4}, "test")}
 
 
-def test_curve_claims_hold_when_aux_stays_near_its_best_and_normal_training_falls(tmp_path):
-    write_curves(tmp_path, {"ce": [20, 21, 19, 20], "mse": [15, 16, 14, 15],
-                            "ce_aux": [0.5, 0.0, 1.0, 0.5], "mse_aux": [0.0, 0.5, 0.0, 0.5]})
+def test_curve_claims_hold_when_regularised_runs_stay_flat_and_normal_training_falls(tmp_path):
+    write_runs(tmp_path, OVERFITTING | {"ce_aux": [0.5, 0.0, 1.0, 0.5], "mse_aux": [0.0, 0.5, 0.0, 0.5],
+                                        "mse_rdi": [0.0, -0.5, 0.5, 0.0]})
     rows = curve_claims(tmp_path, {"noise": 0.4}, "test")
     assert [row.verdict for row in rows] == ["holds", "holds"]
     assert all(row.replicates == "4" for row in rows)
-    # the least favourable method is shown: MSE+AUX's 0.25 is further from 3 than CCE+AUX's 0.5
-    assert "shown: CCE+AUX" in rows[0].details and "shown: MSE" in rows[1].details
+    # the least favourable group is shown: CCE+AUX's 0.5 is nearest 2; MSE's 8 nearest 2 from above
+    assert "shown: CCE+AUX" in rows[0].details and "shown: MSE normal" in rows[1].details
 
 
-def test_curve_claims_fail_when_aux_falls_and_normal_training_does_not(tmp_path):
-    # CCE+AUX falls by 20 points in every seed; CCE normal training ends at its best
-    write_curves(tmp_path, {"ce": [0.0, 0.5, 0.0, 0.5], "mse": [15, 16, 14, 15],
-                            "ce_aux": [20, 21, 19, 20], "mse_aux": [0.0, 0.5, 0.0, 0.5]})
-    assert curve_verdicts(tmp_path) == {"With": "fails", "Normal": "fails"}
+def test_curve_claims_fail_when_aux_overfits(tmp_path):
+    write_runs(tmp_path, OVERFITTING | {"ce_aux": [20, 21, 19, 20], "mse_aux": [0.0, 0.5, 0.0, 0.5]})
+    assert curve_verdicts(tmp_path) == {"With": "fails", "Normal": "holds"}
+
+
+def test_regularised_claim_is_not_testable_when_normal_training_does_not_overfit(tmp_path):
+    write_runs(tmp_path, {"ce": [0.0, 0.5, 0.0, 0.5], "mse": [8, 9, 7, 8], "ce_aux": [0.0, 0.5, 0.0, 0.5]})
+    verdicts = curve_verdicts(tmp_path)
+    assert verdicts == {"With": "not testable at this scale", "Normal": "fails"}
 
 
 def test_curve_claims_are_undecided_on_noise_around_the_threshold(tmp_path):
-    noise = [0.0, 6.0, 1.0, 5.0]  # mean 3: the tolerance and the margin
-    write_curves(tmp_path, {"ce": noise, "mse": noise, "ce_aux": noise, "mse_aux": noise})
+    noise = [-1.0, 5.0, 0.0, 4.0]  # mean 2: on the threshold
+    write_runs(tmp_path, {"ce": noise, "mse": noise})
     rows = curve_claims(tmp_path, {"noise": 0.4}, "test")
-    assert [row.verdict for row in rows] == ["undecided", "undecided"]
-    assert all(row.to_decide for row in rows)
+    assert rows[1].verdict == "undecided" and rows[1].to_decide
+    assert rows[0].verdict == "not testable at this scale"  # the premise is undecided
 
 
 def write_table_runs(tmp_path: Path, margins: dict[tuple[str, float], list[float]]) -> None:
-    """histories.csv where AUX's final epoch minus normal training's early-stopped accuracy is the
-    given margin, per (loss, noise) and replicate."""
+    """histories.csv where each regularised method's final accuracy minus its normal loss's
+    clean-stopped (and noisy-stopped) accuracy is the given margin, per (method, noise) and
+    replicate. Normal training overfits by 10 points in every run."""
     frames = []
-    for (loss, noise), per_seed in margins.items():
+    for (method, noise), per_seed in margins.items():
+        base = method.split("_")[0]
         for k, margin in enumerate(per_seed):
-            frames.append(history({loss: ([10, 50, 40], [1, 9, 2]),  # early stop at epoch 1: 50
-                                   f"{loss}_aux": ([10, 40, 50 + margin], [1, 2, 3])}, noise=noise, replicate=k))
-    pd.concat(frames).to_csv(tmp_path / "histories.csv", index=False)
+            normal = overfitting_by(10 + 0.1 * k)
+            frames.append(history({base: {"test": normal},
+                                   method: {"test": [10, 40] + [60 + margin] * 10}}, noise=noise, replicate=k))
+    pd.concat(frames).drop_duplicates(["noise", "method", "replicate", "epoch"]).to_csv(
+        tmp_path / "histories.csv", index=False)
 
 
-def table_row(tmp_path: Path):
-    (row,) = table_claims(tmp_path, {}, "test")
-    return row
+def table_rows(tmp_path: Path) -> dict[str, object]:
+    rows = table_claims(tmp_path, {}, "test")
+    return {key: row for key, row in zip(("aux", "aux-noisy", "rdi"), rows)}
 
 
 @pytest.mark.parametrize("case, verdict", [("true", "holds"), ("one cell false", "fails"), ("noise", "undecided")])
-def test_aux_beats_early_stop_per_seed_and_cell(tmp_path, case, verdict):
-    margins = {(loss, noise): [3.0, 2.5, 3.5, 3.0] for loss in ("ce", "mse") for noise in (0.2, 0.4, 0.6)}
-    margins[("ce", 0.0)] = [-9.0, -9.5, -9.0, -8.5]  # below the claim's noise levels: does not count
+def test_regularised_beat_early_stopping_per_replicate_and_cell(tmp_path, case, verdict):
+    margins = {(method, noise): [3.0, 2.5, 3.5, 3.0] for method in ("ce_aux", "mse_aux", "mse_rdi")
+               for noise in (0.2, 0.4, 0.6)}
+    margins[("ce_aux", 0.0)] = [-9.0, -9.5, -9.0, -8.5]  # below the claim's noise levels: does not count
     if case == "one cell false":
-        margins[("mse", 0.4)] = [-5.0, -4.5, -5.5, -5.0]
+        margins[("mse_aux", 0.4)] = [-5.0, -4.5, -5.5, -5.0]
+        margins[("mse_rdi", 0.4)] = [-5.0, -4.5, -5.5, -5.0]
     if case == "noise":
         margins = {cell: [2.0, -2.0, 1.0, -1.5] for cell in margins}
+        # normal training still overfits at p = 0.4 (the premise), so the claims are testable
     write_table_runs(tmp_path, margins)
-    row = table_row(tmp_path)
-    assert row.verdict == verdict and row.replicates == "4"
-    assert "p=0:" not in row.details and "p=0.2" in row.details
+    rows = table_rows(tmp_path)
+    for row in rows.values():
+        assert row.verdict == verdict and row.replicates == "4", (row.claim, row.details)
+        assert "p=0:" not in row.details and "p=0.2" in row.details
     if case == "one cell false":
-        assert "shown: MSE+AUX p=0.4" in row.details and float(row.estimate) == pytest.approx(-5.0)
+        assert "shown: MSE+AUX p=0.4" in rows["aux"].details
+        assert float(rows["aux"].estimate) == pytest.approx(-5.0)  # against the clean stop at the peak
 
 
-def test_aux_margins_per_loss_and_noise_level():
-    table = summary(read_histories_from(history({"ce": ([10, 50, 20], [1, 9, 2]), "ce_aux": ([10, 40, 45], [1, 2, 3]),
-                                                 "mse": ([10, 30, 20], [1, 9, 2]),
-                                                 "mse_aux": ([10, 20, 25], [1, 2, 3])})))
-    margins = aux_margins(table, 0.2).set_index("loss")["margin"]
-    assert margins.to_dict() == pytest.approx({"ce": -5.0, "mse": -5.0})
+def test_table_claims_are_not_testable_without_the_premise(tmp_path):
+    frames = []
+    for k in range(4):  # normal training ends at its peak: nothing to stop early
+        frames.append(history({"ce": {"test": overfitting_by(0.1 * k)}, "mse": {"test": overfitting_by(0.1 * k)},
+                               "ce_aux": {"test": overfitting_by(0.0, peak=70)}}, replicate=k))
+    pd.concat(frames).to_csv(tmp_path / "histories.csv", index=False)
+    for row in table_claims(tmp_path, {}, "test"):
+        assert row.verdict == "not testable at this scale" and "premise" in row.details
+
+
+def test_aux_stability_limit_is_heavy_balls_edge_for_one_step_per_epoch():
+    assert aux_stability_limit(0.1, 0.9, 100, 1) == pytest.approx(2 * 1.9 * 100 / 0.1)
+    assert aux_stability_limit(0.1, 0.0, 100, 1) == pytest.approx(2 * 100 / 0.1)  # plain SGD: lr c < 2
+    # More steps per epoch: the velocity keeps moving b between its visits, so the edge comes down.
+    assert aux_stability_limit(3.0, 0.9, 100, 8) < aux_stability_limit(3.0, 0.9, 100, 2) < 2 * 1.9 * 100 / 3.0
+
+
+@pytest.mark.parametrize("factor, diverges", [(0.8, False), (1.25, True)])
+def test_aux_variables_diverge_above_the_stability_limit(factor, diverges):
+    """The AUX variables alone (network output fixed at 0) under the study's SGD epochs with shuffled
+    batches: below the derived limit they converge to y / sqrt(lambda); above it they blow up."""
+    n, batch_size, lr, momentum = 80, 10, 3.0, 0.9
+    limit = aux_stability_limit(lr, momentum, batch_size, n // batch_size)
+    lam = factor * limit
+    targets = jax.nn.one_hot(jnp.arange(n) % N_CLASSES, N_CLASSES)
+
+    def objective(aux, batch, y):
+        return aux_squared_loss(jnp.zeros((len(batch), N_CLASSES)), aux[batch], y[batch], lam) / len(batch)
+
+    epoch = momentum_epoch_fn(objective, momentum, batch_size, n // batch_size)
+    state = (jnp.zeros((n, N_CLASSES)), jnp.zeros((n, N_CLASSES)))
+    key = jax.random.PRNGKey(0)
+    for _ in range(300):
+        key, order = jax.random.split(key)
+        state = epoch(state, (targets,), jax.random.permutation(order, n), lr)
+    error = float(jnp.max(jnp.abs(np.sqrt(lam) * state[0] - targets)))
+    assert (not np.isfinite(error) or error > 1e3) if diverges else error < 1e-3
 
 
 def test_curve_noise_must_be_a_trained_noise_level():

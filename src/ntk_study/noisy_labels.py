@@ -56,3 +56,28 @@ def ridge_predictor(k_test_train: np.ndarray, k_train: np.ndarray, targets: np.n
     """Kernel ridge regression k(x, X)(K + lambda I)^-1 y~ (lambda = 0: kernel regression)."""
     regularised = k_train + lam * np.eye(len(k_train))
     return k_test_train @ np.linalg.solve(regularised, targets)
+
+
+def aux_epoch_map(step: float, momentum: float, steps_per_epoch: int) -> np.ndarray:
+    """The linear map, over one epoch, of (b_i - b_i*, lr v_i) for one AUX variable under heavy-ball
+    SGD (v <- momentum v + g; b <- b - lr v) with the squared loss: b_i is in one minibatch per
+    epoch, where its gradient is (lambda / B)(b_i - b_i*) (the network's output held fixed), and its
+    velocity keeps moving it, decaying, through the epoch's other steps. ``step`` = lr lambda / B."""
+    visited = np.array([[1.0 - step, -momentum], [step, momentum]])
+    coasting = np.array([[1.0, -momentum], [0.0, momentum]])
+    return np.linalg.matrix_power(coasting, steps_per_epoch - 1) @ visited
+
+
+def aux_stability_limit(learning_rate: float, momentum: float, batch_size: int, steps_per_epoch: int) -> float:
+    """The largest lambda (absolute units) for which the AUX variables' own update is stable: the
+    epoch map of ``aux_epoch_map`` has spectral radius below 1 for lr lambda / B below this edge
+    (one step per epoch: heavy ball's 2 (1 + momentum)). With the cross-entropy the curvature in
+    b is at most half the squared loss's, so the same limit is conservative there."""
+    def stable(step: float) -> bool:
+        return bool(np.max(np.abs(np.linalg.eigvals(aux_epoch_map(step, momentum, steps_per_epoch)))) < 1.0)
+
+    low, high = 0.0, 2.0 * (1.0 + momentum)  # stable near 0; the one-step edge bounds the epoch's
+    for _ in range(60):
+        middle = 0.5 * (low + high)
+        low, high = (middle, high) if stable(middle) else (low, middle)
+    return low * batch_size / learning_rate

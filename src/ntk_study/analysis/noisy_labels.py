@@ -1,9 +1,18 @@
-"""tab-noisy-labels: test accuracy by noise level and method, and the AUX-vs-early-stopping claim.
+"""tab-noisy-labels: test accuracy by noise level and method, and the claims that AUX and RDI beat
+early stopping. Shared with fig-noisy-labels-curve: the per-run statistics and the premise.
 
-Read from ``histories.csv`` (experiments.noisy_labels). Accuracies are in percent. "Early stop"
-is the epoch with the best accuracy on the held-out *noisy* labels (ties: the earliest), per run;
-"final" is the last epoch; "best" is the best test accuracy over epochs (an oracle, shown only to
-measure how much stopping early could gain). Means and standard deviations are over replicates.
+Read from ``histories.csv`` (experiments.noisy_labels). Accuracies are in percent. Per run:
+- "final": the mean test accuracy over the last ``FINAL_EPOCHS`` epochs (one epoch's accuracy
+  wiggles by a point or more);
+- "clean stop": the test accuracy at the epoch with the best accuracy on the clean validation set
+  (ties: the earliest), the published baseline (early stopping "needs a clean validation set");
+- "noisy stop": the same with the held-out *noisy* labels instead, the weaker baseline;
+- "best": the best test accuracy over the epochs, an oracle shown only to measure how much stopping
+  could gain (on a flat noisy curve it lies above the final accuracy by noise alone, so no claim
+  uses it).
+How much a run overfits is "clean stop" minus "final": both are honest estimates of a test
+accuracy (the stopping epoch is chosen on other data), so on a curve that does not fall the
+difference is noise around zero. Means and standard deviations are over replicates.
 """
 
 from __future__ import annotations
@@ -17,10 +26,17 @@ import pandas as pd
 from ntk_study.claims import ClaimRow, decide_every, not_testable
 
 FIGURE_ID = "tab-noisy-labels"
+CURVE_ID = "fig-noisy-labels-curve"  # the figure whose claim "normal training overfits" is the premise
 # The claim's premise: "at noise >= 0.2" (the catalogue states it).
 CLAIM_MIN_NOISE = 0.2
+# The noise of the lecture's curve: normal training must overfit there for the AUX claims to test
+# anything (tab-noisy-labels and fig-noisy-labels-curve decide it the same way).
+PREMISE_NOISE = 0.4
+FINAL_EPOCHS = 5
 NORMAL = ("ce", "mse")
 AUX_OF = {"ce": "ce_aux", "mse": "mse_aux"}
+RDI_OF = {"mse": "mse_rdi"}
+REGULARISED = ("ce_aux", "mse_aux", "mse_rdi")
 LABELS = {"ce": "CCE normal", "mse": "MSE normal", "ce_aux": "CCE+AUX", "mse_aux": "MSE+AUX", "mse_rdi": "MSE+RDI"}
 # The lecture's table (Hu et al. 2020, ResNet-34 on CIFAR-10), test accuracy % at noise 0 / 0.2 / 0.4 / 0.6.
 PUBLISHED = {
@@ -35,79 +51,139 @@ PUBLISHED_NOISE = (0.0, 0.2, 0.4, 0.6)
 
 def read_histories(out_dir: Path) -> pd.DataFrame:
     histories = pd.read_csv(out_dir / "histories.csv")
-    for column in ("test_accuracy", "validation_accuracy", "train_accuracy"):
+    for column in ("test_accuracy", "validation_accuracy", "clean_validation_accuracy", "train_accuracy"):
         histories[column] = 100 * histories[column]
     return histories
 
 
 def per_run(histories: pd.DataFrame) -> pd.DataFrame:
-    """One row per (noise, method, replicate): final, best and early-stopped test accuracy."""
+    """One row per (noise, method, replicate): final, clean-stop, noisy-stop and best test accuracy,
+    the stopping epochs, the final fit of the noisy training labels and whether AUX diverged."""
     rows = []
     for (noise, method, replicate), run in histories.groupby(["noise", "method", "replicate"]):
-        run = run.sort_values("epoch")
-        stop = run.loc[run["validation_accuracy"].idxmax()]  # first maximum: the earliest epoch
+        run = run.sort_values("epoch").reset_index(drop=True)
+        clean = run.loc[run["clean_validation_accuracy"].idxmax()]  # first maximum: the earliest epoch
+        noisy = run.loc[run["validation_accuracy"].idxmax()]
         rows.append({"noise": noise, "method": method, "replicate": replicate,
-                     "final": run["test_accuracy"].iloc[-1], "best": run["test_accuracy"].max(),
-                     "early_stop": stop["test_accuracy"], "stop_epoch": int(stop["epoch"])})
-    return pd.DataFrame(rows)
+                     "final": run["test_accuracy"].iloc[-FINAL_EPOCHS:].mean(), "best": run["test_accuracy"].max(),
+                     "clean_stop": clean["test_accuracy"], "clean_stop_epoch": int(clean["epoch"]),
+                     "noisy_stop": noisy["test_accuracy"], "noisy_stop_epoch": int(noisy["epoch"]),
+                     "train_fit": run["train_accuracy"].iloc[-1],
+                     "diverged": not np.all(np.isfinite(run["aux_rms"])) or not np.all(np.isfinite(run["test_accuracy"]))})
+    runs = pd.DataFrame(rows)
+    return runs.assign(overfit=runs["clean_stop"] - runs["final"])
 
 
 def summary(histories: pd.DataFrame) -> pd.DataFrame:
-    """Mean and std over replicates of final / best / early-stop accuracy per (noise, method)."""
+    """Mean and std over replicates of the per-run statistics per (noise, method)."""
     runs = per_run(histories)
-    table = runs.groupby(["noise", "method"])[["final", "best", "early_stop", "stop_epoch"]].agg(["mean", "std"])
+    columns = ["final", "clean_stop", "noisy_stop", "best", "overfit", "clean_stop_epoch", "train_fit"]
+    table = runs.groupby(["noise", "method"])[columns].agg(["mean", "std"])
     table.columns = [f"{value}_{stat}" for value, stat in table.columns]
     return table.reset_index()
 
 
-def aux_margins(table: pd.DataFrame, min_noise: float) -> pd.DataFrame:
-    """AUX (final) minus normal training with early stopping, per loss and noise level >= min_noise."""
-    rows = []
-    for base, aux in AUX_OF.items():
-        for noise in sorted(table["noise"].unique()):
-            if noise < min_noise - 1e-9:
-                continue
-            at = table[np.isclose(table["noise"], noise)].set_index("method")
-            if base in at.index and aux in at.index:
-                rows.append({"loss": base, "noise": noise, "aux_final": at.loc[aux, "final_mean"],
-                             "early_stop": at.loc[base, "early_stop_mean"],
-                             "margin": at.loc[aux, "final_mean"] - at.loc[base, "early_stop_mean"]})
-    return pd.DataFrame(rows)
+def at_noise(runs: pd.DataFrame, noise: float) -> pd.DataFrame:
+    return runs[np.isclose(runs["noise"], noise)].sort_values("replicate")
 
 
-def paired_margins(runs: pd.DataFrame, min_noise: float) -> pd.DataFrame:
-    """AUX (final epoch) minus normal training (early-stopped), per loss, noise level >= ``min_noise``
-    and replicate: the two runs of a replicate share the initialisation, the batch order and the
-    noisy labels (experiments.noisy_labels), so the difference is paired."""
+def overfit_groups(runs: pd.DataFrame, methods: tuple[str, ...] | list[str], noise: float) -> dict[str, list[float]]:
+    """Per method run at ``noise``: clean stop minus final (points), one value per replicate."""
+    chosen = at_noise(runs, noise)
+    return {LABELS[m]: rows["overfit"].to_list() for m, rows in chosen.groupby("method") if m in methods}
+
+
+def premise_noise(runs: pd.DataFrame) -> float:
+    """The lecture's 40% when it was run, else the largest noise level run."""
+    levels = runs["noise"].unique()
+    return PREMISE_NOISE if np.isclose(levels, PREMISE_NOISE).any() else float(levels.max())
+
+
+def normal_overfits(figure_id: str, runs: pd.DataFrame, scale: str) -> ClaimRow:
+    """The premise of every AUX / RDI claim: plain CCE and MSE training overfit the noisy labels
+    (fig-noisy-labels-curve's claim; tab-noisy-labels checks it the same way)."""
+    noise = premise_noise(runs)
+    groups = overfit_groups(runs, NORMAL, noise)
+    if not groups:
+        return not_testable(figure_id, "normal-overfits", scale, f"no normal training ran at p = {noise:g}")
+    return decide_every(figure_id, "normal-overfits", groups, scale, noun="loss",
+                        details=f"clean stop - final at p = {noise:g}, mean over replicates (points): "
+                        + means_text(groups) + fit_text(runs, NORMAL, noise))
+
+
+def means_text(groups: dict[str, list[float]]) -> str:
+    return ", ".join(f"{name} {np.mean(values):+.1f}" for name, values in groups.items())
+
+
+def fit_text(runs: pd.DataFrame, methods, noise: float) -> str:
+    """How far the runs fit their noisy training labels (memorising means near 100%)."""
+    chosen = at_noise(runs, noise)
+    fits = chosen[chosen["method"].isin(methods)].groupby("method")["train_fit"].mean()
+    return "; final fit of the noisy training labels: " + ", ".join(f"{LABELS[m]} {v:.0f}%" for m, v in fits.items())
+
+
+def paired_margins(runs: pd.DataFrame, pairs: dict[str, str], baseline: str, min_noise: float) -> pd.DataFrame:
+    """Regularised method (final) minus its normal loss at ``baseline`` ("clean_stop" or
+    "noisy_stop"), per pair, noise level >= ``min_noise`` and replicate: the two runs of a replicate
+    share the initialisation, the batch order and the noisy labels, so the difference is paired."""
     frames = []
-    for base, aux in AUX_OF.items():
-        normal = runs[runs["method"] == base].set_index(["noise", "replicate"])["early_stop"]
-        regularised = runs[runs["method"] == aux].set_index(["noise", "replicate"])["final"]
-        margin = (regularised - normal).dropna()
-        frames.append(margin.rename("margin").reset_index().assign(loss=base))
-    margins = pd.concat(frames, ignore_index=True)
-    return margins[margins["noise"] >= min_noise - 1e-9].sort_values(["loss", "noise", "replicate"])
+    for base, regularised in pairs.items():
+        normal = runs[runs["method"] == base].set_index(["noise", "replicate"])[baseline]
+        treated = runs[runs["method"] == regularised].set_index(["noise", "replicate"])["final"]
+        margin = (treated - normal).dropna()
+        frames.append(margin.rename("margin").reset_index().assign(loss=base, method=regularised))
+    margins = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["noise", "margin"])
+    return margins[margins["noise"] >= min_noise - 1e-9].sort_values(["method", "noise", "replicate"])
+
+
+# key -> (pairs of normal loss and regularised method, the normal run's stopping rule)
+BEATS = {
+    "aux-beats-early-stop": (AUX_OF, "clean_stop"),
+    "aux-beats-noisy-stop": (AUX_OF, "noisy_stop"),
+    "rdi-beats-early-stop": (RDI_OF, "clean_stop"),
+}
+
+
+def regularised_claims(figure_id: str, runs: pd.DataFrame, scale: str) -> list[ClaimRow]:
+    """AUX / RDI (final) against normal training stopped early, each cell (method, noise >= 0.2)
+    decided from its paired per-replicate margins; "not testable" where normal training does not
+    overfit (then stopping early has nothing to gain, and a margin says nothing about AUX)."""
+    premise = normal_overfits(CURVE_ID, runs, scale)
+    rows = []
+    for key, (pairs, baseline) in BEATS.items():
+        if premise.verdict != "holds":
+            rows.append(not_testable(figure_id, key, scale, "the premise does not hold at this scale: normal "
+                                     f"training overfits is {premise.verdict} ({premise.details})"))
+            continue
+        margins = paired_margins(runs, pairs, baseline, CLAIM_MIN_NOISE)
+        if margins.empty:
+            rows.append(not_testable(figure_id, key, scale, f"no noise level >= {CLAIM_MIN_NOISE:g} ran with "
+                                     "both methods of a pair"))
+            continue
+        cells = {f"{LABELS[method]} p={noise:g}": cell["margin"].to_list()
+                 for (method, noise), cell in margins.groupby(["method", "noise"])}
+        rule = "clean-validation" if baseline == "clean_stop" else "noisy-held-out"
+        rows.append(decide_every(figure_id, key, cells, scale, noun="cell",
+                                 details=f"final - normal at its {rule} stop, mean over replicates (points): "
+                                 + means_text(cells)))
+    return rows
 
 
 def claims(out_dir: Path, settings: dict[str, Any], scale: str) -> list[ClaimRow]:
-    margins = paired_margins(per_run(read_histories(out_dir)), CLAIM_MIN_NOISE)
-    if margins.empty:
-        return [not_testable(FIGURE_ID, "aux-beats-early-stop", scale,
-                             f"no noise level >= {CLAIM_MIN_NOISE:g} ran with both a normal and an AUX method")]
-    cells = {f"{LABELS[AUX_OF[loss]]} p={noise:g}": rows["margin"].to_list()
-             for (loss, noise), rows in margins.groupby(["loss", "noise"])}
-    means = "; ".join(f"{name}: {np.mean(values):+.1f}" for name, values in cells.items())
-    return [decide_every(FIGURE_ID, "aux-beats-early-stop", cells, scale, noun="cell",
-                         details=f"AUX final - early stop, mean over seeds (points): {means}")]
+    return regularised_claims(FIGURE_ID, per_run(read_histories(out_dir)), scale)
 
 
 def work(settings: dict[str, Any]) -> float:
-    """Stated scaling of the compute rule: SGD epochs x training images x network cost
-    (channels^2 x pixels x blocks), over every run including the lambda search."""
-    spec = settings["network"]
-    per_image = settings["image_size"] ** 2 * sum(
-        blocks * channels ** 2 for blocks, channels in zip(spec["stage_blocks"], spec["stage_channels"]))
-    regularised = sum(m in ("ce_aux", "mse_aux", "mse_rdi") for m in settings["methods"])
+    """Stated scaling of the compute rule: SGD epochs x training images x network cost (a ResNet:
+    channels^2 x pixels x blocks; a fully-connected net: its weights), over every run including the
+    lambda search."""
+    spec = settings[settings["network"]]
+    if settings["network"] == "fully_connected":
+        per_image = settings["image_size"] ** 2 * spec["width"] + (spec["depth"] - 1) * spec["width"] ** 2
+    else:
+        per_image = settings["image_size"] ** 2 * sum(
+            blocks * channels ** 2 for blocks, channels in zip(spec["stage_blocks"], spec["stage_channels"]))
+    regularised = sum(m in REGULARISED for m in settings["methods"])
     runs = len(settings["noise_levels"]) * len(settings["methods"]) * settings["seeds"]
-    runs += regularised * len(settings["lambda_grid"])
+    runs += regularised * len(settings["lambda_grid"]) * settings["selection_seeds"]
     return float(runs * settings["epochs"] * settings["n_train"] * per_image)

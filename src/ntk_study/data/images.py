@@ -47,13 +47,16 @@ def standardise_and_pool(images: np.ndarray, statistics: tuple[np.ndarray, np.nd
 def image_splits(prepared_file: str | Path, n_train: int, n_test: int, image_size: int,
                  seed: int) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """Seeded random subsets of the training and test splits as images (n, s, s, C) float32
-    (see ``standardise_and_pool``; statistics of the whole training split) with int64 labels."""
+    (see ``standardise_and_pool``; statistics of the whole training split) with int64 labels.
+    Grey-scale images (MNIST, stored (N, H, W)) get their one channel axis."""
     data = load_prepared(prepared_file)
-    statistics = channel_statistics(data["x_train"])
+    with_channels = {split: data[f"x_{split}"] if data[f"x_{split}"].ndim == 4 else data[f"x_{split}"][..., None]
+                     for split in ("train", "test")}
+    statistics = channel_statistics(with_channels["train"])
     rng = np.random.default_rng(seed)
     subsets = []
     for split, n in (("train", n_train), ("test", n_test)):
-        images, labels = data[f"x_{split}"], data[f"y_{split}"]
+        images, labels = with_channels[split], data[f"y_{split}"]
         chosen = np.sort(rng.choice(len(labels), size=n, replace=False))
         subsets.append((standardise_and_pool(images[chosen], statistics, image_size),
                         labels[chosen].astype(np.int64)))

@@ -40,6 +40,16 @@ def fully_connected(depth: int, width: int = 512, n_outputs: int = 1, parameteri
                        stax.Dense(n_outputs, W_std=RELU_W_STD, b_std=None, parameterization=parameterization))
 
 
+def image_classifier(depth: int, width: int, n_outputs: int = 10, b_std: float = 0.1):
+    """``(init_fn, apply_fn, kernel_fn)`` of a fully-connected ReLU classifier of images: the image
+    flattened, ``depth`` hidden blocks Dense(width) -> ReLU with biases (W_std = sqrt(2)), a Dense
+    readout with W_std = 1, all in the NTK parameterisation (the noisy-label quick scale)."""
+    layers = [stax.Flatten()]
+    for _ in range(depth):
+        layers += [stax.Dense(width, W_std=RELU_W_STD, b_std=b_std), stax.Relu()]
+    return stax.serial(*layers, stax.Dense(n_outputs, W_std=1.0, b_std=b_std))
+
+
 def phase_network(depth: int, width: int, sigma_w2: float, n_outputs: int = 1, biases: bool = False):
     """``(init_fn, apply_fn, kernel_fn)`` of the ReLU network of Seleznova & Kutyniok (2022).
 

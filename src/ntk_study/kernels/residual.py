@@ -1,9 +1,13 @@
-"""Residual networks in stax: the CIFAR layout of He et al. (2016), without batch normalisation.
+"""Residual networks of basic blocks in stax (He et al. 2016), without batch normalisation.
 
 A 3x3 convolution stem, then stages of basic blocks (two 3x3 convolutions and a shortcut; the
 first block of every stage after the first halves the resolution with stride 2 and projects
-the shortcut with a 1x1 convolution), global average pooling and a dense readout. ResNet-34 is
-``stage_blocks=(3, 4, 6, 3)``, ``stage_channels=(64, 128, 256, 512)``.
+the shortcut with a 1x1 convolution), global average pooling and a dense readout.
+``stage_blocks=(3, 4, 6, 3)``, ``stage_channels=(64, 128, 256, 512)`` is ResNet-34: He et al.'s
+ImageNet layout, with the 7x7 stride-2 stem and its max pooling replaced by one 3x3 convolution
+for 32x32 images, as common CIFAR-10 implementations of ResNet-34 do (He et al.'s own CIFAR
+networks are the 6n + 2 family with 16/32/64 channels, e.g. ResNet-20: ``(3, 3, 3)``,
+``(16, 32, 64)``).
 
 stax has no batch normalisation (it has no infinite-width limit of the usual kind), so the
 residual branch's last convolution starts with a small weight scale (``branch_scale``): each

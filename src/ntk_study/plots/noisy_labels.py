@@ -7,63 +7,86 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 
 from ntk_study.analysis.noisy_labels import (
     AUX_OF,
     LABELS,
     PUBLISHED,
     PUBLISHED_NOISE,
-    aux_margins,
+    paired_margins,
+    per_run,
     read_histories,
     summary,
 )
 from ntk_study.io import save_text
+from ntk_study.plots.noisy_labels_curve import method_label
 from ntk_study.plots.style import apply_style, save_figure
 
-# (method, column of the summary, legend label, colour, line style)
+# (method, column of the summary, legend label, colour, line style); "final" is the mean of the last
+# epochs, "early stop" the epoch a clean validation set chooses, "noisy stop" held-out noisy labels.
 CURVES = [
-    ("ce", "early_stop", "CCE normal, early stop", "C0", "--"),
-    ("ce", "final", "CCE normal, final epoch", "C0", ":"),
-    ("mse", "early_stop", "MSE normal, early stop", "C1", "--"),
-    ("mse", "final", "MSE normal, final epoch", "C1", ":"),
-    ("ce_aux", "final", "CCE+AUX, final epoch", "C0", "-"),
-    ("mse_aux", "final", "MSE+AUX, final epoch", "C1", "-"),
-    ("mse_rdi", "final", "MSE+RDI, final epoch", "C2", "-"),
+    ("ce", "clean_stop", "CCE normal, early stop", "C0", "--"),
+    ("ce", "noisy_stop", "CCE normal, noisy stop", "C0", "-."),
+    ("ce", "final", "CCE normal, final epochs", "C0", ":"),
+    ("mse", "clean_stop", "MSE normal, early stop", "C1", "--"),
+    ("mse", "noisy_stop", "MSE normal, noisy stop", "C1", "-."),
+    ("mse", "final", "MSE normal, final epochs", "C1", ":"),
+    ("ce_aux", "final", "CCE+AUX, final epochs", "C2", "-"),
+    ("mse_aux", "final", "MSE+AUX, final epochs", "C3", "-"),
+    ("mse_rdi", "final", "MSE+RDI, final epochs", "C4", "-"),
 ]
 
 
+def network_text(settings: dict[str, Any]) -> str:
+    spec = settings[settings["network"]]
+    if settings["network"] == "fully_connected":
+        return f"{spec['depth']}-hidden-layer ReLU net, width {spec['width']}"
+    return f"stax ResNet, blocks {spec['stage_blocks']}"
+
+
 def plot(out_dir: Path, settings: dict[str, Any]) -> None:
-    table = summary(read_histories(out_dir))
+    histories = read_histories(out_dir)
+    table = summary(histories)
+    runs = per_run(histories)
     apply_style()
-    fig, (accuracy_ax, margin_ax) = plt.subplots(1, 2, figsize=(14, 5))
+    fig, (accuracy_ax, margin_ax) = plt.subplots(1, 2, figsize=(12, 5))
     for method, column, label, color, line in CURVES:
         rows = table[table["method"] == method].sort_values("noise")
         if len(rows):
+            chosen = method_label(method, histories[histories["method"] == method])
             accuracy_ax.errorbar(rows["noise"], rows[f"{column}_mean"], yerr=rows[f"{column}_std"].fillna(0),
-                                 color=color, ls=line, marker="o", ms=4, capsize=3, label=label)
+                                 color=color, ls=line, marker="o", ms=4, capsize=3,
+                                 label=label.replace(LABELS[method], chosen))
     accuracy_ax.set_xlabel("label noise p")
     accuracy_ax.set_ylabel("clean test accuracy (%)")
-    accuracy_ax.set_title(f"ours: stax ResNet, {settings['n_train']} CIFAR-10 images at "
-                          f"{settings['image_size']}x{settings['image_size']}, {settings['seeds']} seeds")
-    accuracy_ax.legend(fontsize=8)
+    accuracy_ax.set_title(f"ours: {network_text(settings)}, {settings['n_train']} {settings['dataset'].upper()} "
+                          f"images at {settings['image_size']}x{settings['image_size']}\n"
+                          f"mean and sd over {settings['seeds']} replicates", fontsize=10)
+    accuracy_ax.legend(fontsize=7, ncol=2)
 
-    margins = aux_margins(table, 0.0)
+    margins = paired_margins(runs, AUX_OF, "clean_stop", 0.0)
     for index, (base, aux) in enumerate(AUX_OF.items()):
-        ours = margins[margins["loss"] == base]
+        ours = margins[margins["method"] == aux]
         offset = (index - 0.5) * 0.03
-        margin_ax.bar(ours["noise"] + offset, ours["margin"], width=0.03, color=f"C{index}",
-                      label=f"{LABELS[aux]} - early stop (ours)")
+        color = CURVES[[c[0] for c in CURVES].index(aux)][3]
+        means = ours.groupby("noise")["margin"].mean()
+        margin_ax.bar(means.index + offset, means.to_numpy(), width=0.03, color=color, alpha=0.6,
+                      label=f"{LABELS[aux]} - early stop (ours: mean, points are replicates)")
+        margin_ax.scatter(ours["noise"] + offset, ours["margin"], color=color, s=10, zorder=3)
         published = np.subtract(PUBLISHED[LABELS[aux]], PUBLISHED[f"{LABELS[base]} (early stop)"])
-        margin_ax.plot(PUBLISHED_NOISE, published, color=f"C{index}", marker="s", ls=":",
+        margin_ax.plot(PUBLISHED_NOISE, published, color=color, marker="s", ls=":",
                        label=f"{LABELS[aux]} - early stop (published, ResNet-34)")
     margin_ax.axhline(0.0, color="k", lw=0.8)  # the claim's threshold
     margin_ax.set_xlabel("label noise p")
     margin_ax.set_ylabel("AUX (final) minus early stopping (points)")
-    margin_ax.set_title("what AUX gains over early stopping")
-    margin_ax.legend(fontsize=8)
+    margin_ax.set_title("what AUX gains over early stopping on a clean validation set\n"
+                        "(paired by replicate; the claim is for p >= 0.2)", fontsize=10)
+    margin_ax.legend(fontsize=7)
     fig.tight_layout()
     save_figure(fig, out_dir / "figure.png")
-    save_text(out_dir / "table.md", table_markdown(table))
+    selection = pd.read_csv(out_dir / "selection.csv")
+    save_text(out_dir / "table.md", table_markdown(table) + "\n" + selection_markdown(selection, settings))
 
 
 def table_markdown(table) -> str:
@@ -78,7 +101,7 @@ def table_markdown(table) -> str:
             continue
         ours = [f"{rows.loc[p, f'{column}_mean']:.1f} ± {np.nan_to_num(rows.loc[p, f'{column}_std']):.1f}"
                 for p in noises]
-        published_key = label.replace(", early stop", " (early stop)").replace(", final epoch", "")
+        published_key = label.replace(", early stop", " (early stop)").replace(", final epochs", "")
         published = PUBLISHED.get(published_key)
         shown = [("–" if v is None else f"{v:.2f}") for v in published] if published else ["–"] * 4
         lines.append(f"| {label} | " + " | ".join(ours) + " | " + " | ".join(shown) + " |")
@@ -86,3 +109,24 @@ def table_markdown(table) -> str:
     lines.append("| Zhang & Sabuncu 2018 (published only) | " + " | ".join("–" for _ in noises) + " | "
                  + " | ".join("–" if v is None else f"{v:.2f}" for v in zhang) + " |")
     return "\n".join(lines) + "\n"
+
+
+def selection_markdown(selection: pd.DataFrame, settings: dict[str, Any]) -> str:
+    """The lambda search: per method, the held-out noisy accuracy of every grid value run and the
+    choice, with the AUX stability limit and the grid values above it (not run)."""
+    unit, limit = selection["ntk_diagonal"].iloc[0], selection["stability_limit"].iloc[0]
+    above = [v for v in settings["lambda_grid"] if v * unit >= limit]
+    run = sorted(selection["lambda_relative"].unique())
+    lines = [f"λ search at p = {selection['noise'].iloc[0]:g} on {int(selection['replicates'].iloc[0])} replicates "
+             f"of its own (not reported); λ in units of the NTK diagonal ({unit:.3g}). The AUX stability limit of "
+             f"this SGD schedule is λ < {limit:.3g}, {limit / unit:.3g} × the diagonal"
+             + (f"; not run above it: {', '.join(f'{v:g}' for v in above)}." if above else "."),
+             "",
+             "| method | " + " | ".join(f"λ = {v:g}" for v in run) + " | chosen |",
+             "|---|" + "---|" * (len(run) + 1)]
+    for method, rows in selection.groupby("method", sort=False):
+        accuracy = rows.set_index("lambda_relative")["final_validation_accuracy"]
+        cells = [f"{100 * accuracy[v]:.1f}" if v in accuracy.index else "–" for v in run]
+        chosen = rows.loc[rows["chosen"], "lambda_relative"].iloc[0]
+        lines.append(f"| {LABELS[method]} | " + " | ".join(cells) + f" | {chosen:g} |")
+    return "\n".join(lines) + "\n\nCells: final accuracy (%) on the held-out noisy labels, mean over the replicates.\n"
