@@ -188,13 +188,15 @@ def run(settings: dict[str, Any], seed: int, prepared: Path) -> tuple[pd.DataFra
         params, order_key = initial_params(replicate, splits)  # the same for every method
         return trainer.run(params, method, lam, splits, order_key)
 
+    first = settings.get("first_replicate", 0)
+    reported = range(first, first + settings["seeds"])
     # lambda is chosen on replicates of its own, numbered after the reported ones.
-    selection_replicates = range(settings["seeds"], settings["seeds"] + settings["selection_seeds"])
+    selection_replicates = range(reported.stop, reported.stop + settings["selection_seeds"])
     selection_splits = {r: noisy_splits(settings, prepared, settings["selection_noise"], replicate_seed(seed, r))
                         for r in selection_replicates}
-    first = selection_replicates[0]
-    unit = ntk_diagonal_scale(apply_fn, initial_params(first, selection_splits[first])[0],
-                              selection_splits[first]["train"][0][:settings["ntk_probe"]])
+    probe = selection_replicates[0]
+    unit = ntk_diagonal_scale(apply_fn, initial_params(probe, selection_splits[probe])[0],
+                              selection_splits[probe]["train"][0][:settings["ntk_probe"]])
     limit = stability_limit(settings, n_train)
     grid = sorted(relative for relative in settings["lambda_grid"] if relative * unit < limit)
     if not grid:
@@ -219,7 +221,7 @@ def run(settings: dict[str, Any], seed: int, prepared: Path) -> tuple[pd.DataFra
 
     frames = []
     for noise in settings["noise_levels"]:
-        for replicate in range(settings["seeds"]):
+        for replicate in reported:
             splits = noisy_splits(settings, prepared, noise, replicate_seed(seed, replicate))
             for method in settings["methods"]:
                 relative = chosen.get(method, 0.0)
