@@ -110,3 +110,25 @@ def test_only_heavy_rules_are_cluster_jobs():
     remote = remote_rules()
     assert remote <= HEAVY_RULES, sorted(remote - HEAVY_RULES)
     assert {"prepare", "fig_ntk_init_compute", "tab_gntk_kernels"} <= remote
+
+
+@pytest.mark.parametrize("configs", [("config.yaml",), ("paper.yaml",), ("test.yaml",),
+                                     ("config.yaml", "workstation.yaml")], ids=lambda c: "+".join(c))
+def test_every_image_dataset_a_figure_reads_is_an_input_of_its_rules(configs):
+    """A figure whose config names its image dataset(s) gets exactly those prepared files as rule
+    inputs, at every scale: a scale that switches dataset (tab-noisy-labels: MNIST quick, CIFAR-10
+    paper) must not leave the rule waiting for the other one, or without the file it reads."""
+    from pathlib import Path
+
+    from ntk_study.config import load_layered_config
+    from ntk_study.data.two_class import INPUT_DIMS as IMAGE_DATASETS
+
+    root = Path(__file__).resolve().parents[1] / "config"
+    figures = load_layered_config(*(root / name for name in configs))["figures"]
+    for figure_id, settings in figures.items():
+        job = REGISTRY.get(figure_id)
+        if job is None or job.data_from or job.graph_sets_in_settings:
+            continue
+        named = [settings["dataset"]] if settings.get("dataset") else list(settings.get("datasets") or [])
+        named = [name for name in named if name in IMAGE_DATASETS]  # tab-uci's "datasets" are UCI tasks
+        assert set(named) <= set(job.prepared_datasets(settings)), (figure_id, named)

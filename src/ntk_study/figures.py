@@ -42,6 +42,8 @@ class FigureJob:
     kernel_files: tuple[str, ...] = ()
     # Graph tables: the settings' "datasets" names TU graph sets, read as prepared "tu-<NAME>".
     graph_sets_in_settings: bool = False
+    # The settings' "dataset" names the one prepared image dataset read (the scale chooses it).
+    dataset_in_settings: bool = False
     # The settings may hold a "full" section (tab-cntk's full-CIFAR setting): its own rules
     # (workflow/rules/cntk_full.smk) write more data files, named by the analysis module's
     # ``full_data_files(settings)``, which the claims and plot stages read too.
@@ -58,7 +60,8 @@ class FigureJob:
     def prepared_datasets(self, settings: dict) -> tuple[str, ...]:
         """Every prepared dataset the figure reads, given its config section."""
         graph_sets = tuple(f"tu-{name}" for name in settings["datasets"]) if self.graph_sets_in_settings else ()
-        return self.datasets + graph_sets
+        chosen = (settings["dataset"],) if self.dataset_in_settings else ()
+        return self.datasets + chosen + graph_sets
 
     def data_outputs(self, settings: dict) -> tuple[str, ...]:
         """Every data file the claims and plot stages read, given the figure's config section."""
@@ -109,7 +112,7 @@ REGISTRY: dict[str, FigureJob] = {
         FigureJob("fig-generalization-bound", "generalization_bound", ("bound.csv",),
                   datasets=("mnist", "cifar10")),
         FigureJob("tab-noisy-labels", "noisy_labels", ("histories.csv", "selection.csv"),
-                  table_files=("table.md",), datasets=("cifar10",)),
+                  table_files=("table.md",), dataset_in_settings=True),
         FigureJob("fig-noisy-labels-curve", "noisy_labels_curve", ("histories.csv",),
                   data_from="tab-noisy-labels"),
         FigureJob("fig-aux-is-ridge", "aux_ridge", ("predictions.csv", "runs.csv"), datasets=("mnist",)),

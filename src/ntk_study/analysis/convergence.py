@@ -52,6 +52,16 @@ def deviations(curves: pd.DataFrame) -> pd.DataFrame:
                                                  remaining=("remaining", "mean"))
 
 
+def steps_range_text(steps: pd.Series) -> str:
+    """The runs' steps to half the loss as a range, "never" for runs that do not halve within the run."""
+    finite = steps[np.isfinite(steps)]
+    never = len(steps) - len(finite)
+    if not len(finite):
+        return "never within the run"
+    text = f"{finite.min():.4g}-{finite.max():.4g}"
+    return text + (f" ({never} runs never)" if never else "")
+
+
 def widest(curves: pd.DataFrame) -> pd.DataFrame:
     """The curves of the widest network (all of them for a table without widths)."""
     return curves[curves["width"] == curves["width"].max()] if "width" in curves else curves
@@ -94,7 +104,7 @@ def claims(out_dir: Path, settings: dict[str, Any], scale: str) -> list[ClaimRow
     return [
         decide(out_dir.name, "true-faster", speed_ratio.to_list(), scale,
                details=f"m = {largest}; steps to half the initial loss: " + "; ".join(
-                   f"{name} {values.min():.4g}-{values.max():.4g}" for name, values in half.items())),
+                   f"{name} {steps_range_text(values)}" for name, values in half.items())),
         decide_every(out_dir.name, "prediction-tracks", gap_slopes(gaps).to_dict("list"), scale, noun="label set",
                      details=f"mean gap / predicted fall at m = {largest}, with H* (with the run's own H(0), the "
                      "kernel's drift alone): " + ", ".join(

@@ -122,6 +122,13 @@ def fit_text(runs: pd.DataFrame, methods, noise: float) -> str:
     return "; final fit of the noisy training labels: " + ", ".join(f"{LABELS[m]} {v:.0f}%" for m, v in fits.items())
 
 
+def diverged_text(runs: pd.DataFrame) -> str:
+    """How many AUX / RDI runs diverged (a non-finite sqrt(lambda) b or accuracy): the grid stays
+    below the AUX stability limit, so this should read none."""
+    regularised = runs[runs["method"].isin(REGULARISED)]
+    return f"; diverged runs: {int(regularised['diverged'].sum())} of {len(regularised)}"
+
+
 def paired_margins(runs: pd.DataFrame, pairs: dict[str, str], baseline: str, min_noise: float) -> pd.DataFrame:
     """Regularised method (final) minus its normal loss at ``baseline`` ("clean_stop" or
     "noisy_stop"), per pair, noise level >= ``min_noise`` and replicate: the two runs of a replicate
@@ -165,7 +172,7 @@ def regularised_claims(figure_id: str, runs: pd.DataFrame, scale: str) -> list[C
         rule = "clean-validation" if baseline == "clean_stop" else "noisy-held-out"
         rows.append(decide_every(figure_id, key, cells, scale, noun="cell",
                                  details=f"final - normal at its {rule} stop, mean over replicates (points): "
-                                 + means_text(cells)))
+                                 + means_text(cells) + diverged_text(runs)))
     return rows
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from ntk_study.analysis.noisy_labels import (
     LABELS,
     REGULARISED,
+    diverged_text,
     means_text,
     normal_overfits,
     overfit_groups,
@@ -43,7 +44,7 @@ def claims(out_dir: Path, settings: dict[str, Any], scale: str) -> list[ClaimRow
     else:
         regularised = decide_every(FIGURE_ID, "regularised-no-overfit", groups, scale, noun="method",
                                    details=f"clean stop - final at p = {noise:g}, mean over replicates (points): "
-                                   + means_text(groups))
+                                   + means_text(groups) + diverged_text(runs))
     return [regularised, premise]
 
 
