@@ -137,27 +137,27 @@ def test_curve_claims_hold_when_regularised_runs_stay_flat_and_normal_training_f
     rows = curve_claims(tmp_path, {"noise": 0.4}, "test")
     assert [row.verdict for row in rows] == ["holds", "holds"]
     assert all(row.replicates == "4" for row in rows)
-    # the least favourable group is shown: CCE+AUX's 0.5 is nearest 2; MSE's 8 nearest 2 from above
-    assert "shown: CCE+AUX" in rows[0].details and "shown: MSE normal" in rows[1].details
+    # the least favourable group is shown: MSE's 8 is nearest 2 from above; CCE+AUX's 0.5 from below
+    assert "shown: MSE normal" in rows[0].details and "shown: CCE+AUX" in rows[1].details
 
 
 def test_curve_claims_fail_when_aux_overfits(tmp_path):
     write_runs(tmp_path, OVERFITTING | {"ce_aux": [20, 21, 19, 20], "mse_aux": [0.0, 0.5, 0.0, 0.5]})
-    assert curve_verdicts(tmp_path) == {"With": "fails", "Normal": "holds"}
+    assert curve_verdicts(tmp_path) == {"Normal": "holds", "With": "fails"}
 
 
 def test_regularised_claim_is_not_testable_when_normal_training_does_not_overfit(tmp_path):
     write_runs(tmp_path, {"ce": [0.0, 0.5, 0.0, 0.5], "mse": [8, 9, 7, 8], "ce_aux": [0.0, 0.5, 0.0, 0.5]})
     verdicts = curve_verdicts(tmp_path)
-    assert verdicts == {"With": "not testable at this scale", "Normal": "fails"}
+    assert verdicts == {"Normal": "fails", "With": "not testable at this scale"}
 
 
 def test_curve_claims_are_undecided_on_noise_around_the_threshold(tmp_path):
     noise = [-1.0, 5.0, 0.0, 4.0]  # mean 2: on the threshold
     write_runs(tmp_path, {"ce": noise, "mse": noise})
     rows = curve_claims(tmp_path, {"noise": 0.4}, "test")
-    assert rows[1].verdict == "undecided" and rows[1].to_decide
-    assert rows[0].verdict == "not testable at this scale"  # the premise is undecided
+    assert rows[0].verdict == "undecided" and rows[0].to_decide
+    assert rows[1].verdict == "not testable at this scale"  # the premise is undecided
 
 
 def write_table_runs(tmp_path: Path, margins: dict[tuple[str, float], list[float]]) -> None:

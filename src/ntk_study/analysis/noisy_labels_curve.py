@@ -45,7 +45,7 @@ def claims(out_dir: Path, settings: dict[str, Any], scale: str) -> list[ClaimRow
         regularised = decide_every(FIGURE_ID, "regularised-no-overfit", groups, scale, noun="method",
                                    details=f"clean stop - final at p = {noise:g}, mean over replicates (points): "
                                    + means_text(groups) + diverged_text(runs))
-    return [regularised, premise]
+    return [premise, regularised]
 
 
 def work(settings: dict[str, Any]) -> float:

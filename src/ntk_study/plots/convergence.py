@@ -81,5 +81,5 @@ def plot(out_dir: Path, settings: dict[str, Any]) -> None:
                  rf"full-batch GD on $\frac{{1}}{{2}}\sum(u - y)^2$, {step_rule(settings, curves)}, {steps} steps "
                  rf"($\eta k$ = {curves['eta'].iloc[0] * steps:.3g}); {curves['run'].nunique()} runs per label set "
                  "and width (random labels: a new draw each)", fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 0.96))
+    fig.tight_layout()  # leaves room for the suptitle
     save_figure(fig, out_dir / "figure.png")
