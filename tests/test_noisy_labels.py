@@ -18,7 +18,8 @@ from ntk_study.analysis.noisy_labels_curve import claims as curve_claims
 from ntk_study.config import ConfigError, load_config, validate_config
 from ntk_study.experiments.noisy_labels import N_CLASSES, Trainer, batch_objective
 from ntk_study.kernels.residual import resnet
-from ntk_study.noisy_labels import aux_squared_loss, aux_stability_limit, symmetric_label_noise
+from ntk_study.noisy_labels import (aux_squared_loss, aux_stability_limit, rdi_stability_limit,
+                                   symmetric_label_noise)
 from ntk_study.training import as_float32, cross_entropy, momentum_epoch_fn
 
 
@@ -216,6 +217,12 @@ def test_aux_stability_limit_is_heavy_balls_edge_for_one_step_per_epoch():
     assert aux_stability_limit(0.1, 0.0, 100, 1) == pytest.approx(2 * 100 / 0.1)  # plain SGD: lr c < 2
     # More steps per epoch: the velocity keeps moving b between its visits, so the edge comes down.
     assert aux_stability_limit(3.0, 0.9, 100, 8) < aux_stability_limit(3.0, 0.9, 100, 2) < 2 * 1.9 * 100 / 3.0
+
+
+def test_rdi_stability_limit_is_heavy_balls_edge_on_the_penalty():
+    # lr lambda / n < 2 (1 + momentum): the penalty's curvature per step is lambda / n
+    assert rdi_stability_limit(3.0, 0.9, 800) == pytest.approx(2 * 1.9 * 800 / 3.0)
+    assert rdi_stability_limit(3.0, 0.9, 800) > aux_stability_limit(3.0, 0.9, 100, 8)  # no per-example variables
 
 
 @pytest.mark.parametrize("factor, diverges", [(0.8, False), (1.25, True)])

@@ -81,3 +81,10 @@ def aux_stability_limit(learning_rate: float, momentum: float, batch_size: int, 
         middle = 0.5 * (low + high)
         low, high = (middle, high) if stable(middle) else (low, middle)
     return low * batch_size / learning_rate
+
+
+def rdi_stability_limit(learning_rate: float, momentum: float, n_train: int) -> float:
+    """The largest lambda (absolute units) for which RDI's penalty alone is stable: every step adds
+    the gradient (lambda / n)(w - w(0)) of lambda/(2n) ||w - w(0)||^2, heavy ball on a quadratic of
+    curvature lambda / n, stable while lr lambda / n < 2 (1 + momentum)."""
+    return 2.0 * (1.0 + momentum) * n_train / learning_rate

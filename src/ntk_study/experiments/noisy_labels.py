@@ -18,10 +18,11 @@ descent on the lecture's objective with the same lambda (step lr / batch size).
 One replicate is an initialisation, a batch order and a draw of the images and noisy labels,
 shared by the five methods (paired). lambda: in units of the mean per-logit diagonal of the
 empirical NTK at initialisation (so the grid means the same for any network size); the grid
-values at or above the AUX variables' stability limit (``noisy_labels.aux_stability_limit``) are
-not run. Per method, the value with the best final accuracy on the held-out noisy labels, summed
-over ``selection_seeds`` replicates of their own at ``selection_noise`` (neither reported; ties:
-the smaller lambda), is then used at every noise level. The test set never takes part in a choice.
+values at or above the regulariser's stability limit (``noisy_labels.aux_stability_limit`` for the
+AUX variables, ``rdi_stability_limit`` for RDI's penalty) are not run. Per method, the value with
+the best final accuracy on the held-out noisy labels, summed over ``selection_seeds`` replicates
+of their own at ``selection_noise`` (neither reported; ties: the smaller lambda), is then used at
+every noise level. The test set never takes part in a choice.
 
 Written: ``histories.csv`` (per noise level, method, replicate and epoch: test accuracy, accuracy
 on the noisy training and held-out labels and on the clean validation set, and the RMS of the AUX
@@ -44,7 +45,7 @@ from ntk_study.io import save_csv
 from ntk_study.kernels.fully_connected import image_classifier
 from ntk_study.kernels.residual import resnet_from_spec
 from ntk_study.noisy_labels import (aux_shifted, aux_squared_loss, aux_stability_limit, rdi_penalty,
-                                   symmetric_label_noise)
+                                   rdi_stability_limit, symmetric_label_noise)
 from ntk_study.training import as_float32, cross_entropy, momentum_epoch_fn, predict_labels
 
 N_CLASSES = 10
@@ -154,10 +155,13 @@ def network(settings: dict[str, Any]):
     return resnet_from_spec(spec, N_CLASSES)
 
 
-def stability_limit(settings: dict[str, Any], n_train: int) -> float:
-    """The AUX variables' stability limit on lambda (absolute units) for this SGD schedule."""
-    return aux_stability_limit(settings["learning_rate"], settings["momentum"], settings["batch_size"],
-                               n_train // settings["batch_size"])
+def stability_limit(settings: dict[str, Any], n_train: int, method: str) -> float:
+    """The stability limit on lambda (absolute units) of ``method``'s regulariser under this SGD
+    schedule: the AUX variables' own update for AUX, the RDI penalty's for RDI."""
+    if method_parts(method)[1]:
+        return aux_stability_limit(settings["learning_rate"], settings["momentum"], settings["batch_size"],
+                                   n_train // settings["batch_size"])
+    return rdi_stability_limit(settings["learning_rate"], settings["momentum"], n_train)
 
 
 def ntk_diagonal_scale(apply_fn, params: Any, images: np.ndarray) -> float:
@@ -197,14 +201,14 @@ def run(settings: dict[str, Any], seed: int, prepared: Path) -> tuple[pd.DataFra
     probe = selection_replicates[0]
     unit = ntk_diagonal_scale(apply_fn, initial_params(probe, selection_splits[probe])[0],
                               selection_splits[probe]["train"][0][:settings["ntk_probe"]])
-    limit = stability_limit(settings, n_train)
-    grid = sorted(relative for relative in settings["lambda_grid"] if relative * unit < limit)
-    if not grid:
-        raise ValueError(f"every lambda_grid value is at or above the AUX stability limit {limit / unit:.3g} "
-                         "(x the NTK diagonal) of this SGD schedule: add smaller values")
     selection_rows = []
     chosen = {}
     for method in (m for m in settings["methods"] if m in REGULARISED):
+        limit = stability_limit(settings, n_train, method)
+        grid = sorted(relative for relative in settings["lambda_grid"] if relative * unit < limit)
+        if not grid:
+            raise ValueError(f"every lambda_grid value is at or above {method}'s stability limit "
+                             f"{limit / unit:.3g} (x the NTK diagonal) of this SGD schedule: add smaller values")
         scores = []
         for relative in grid:
             finals = [one_run(selection_splits[r], method, relative * unit, r).iloc[-1] for r in selection_replicates]

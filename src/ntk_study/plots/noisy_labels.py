@@ -113,14 +113,18 @@ def table_markdown(table) -> str:
 
 def selection_markdown(selection: pd.DataFrame, settings: dict[str, Any]) -> str:
     """The lambda search: per method, the held-out noisy accuracy of every grid value run and the
-    choice, with the AUX stability limit and the grid values above it (not run)."""
-    unit, limit = selection["ntk_diagonal"].iloc[0], selection["stability_limit"].iloc[0]
-    above = [v for v in settings["lambda_grid"] if v * unit >= limit]
+    choice, with the method's stability limit and the grid values above it (not run)."""
+    unit = selection["ntk_diagonal"].iloc[0]
     run = sorted(selection["lambda_relative"].unique())
+    limits = []
+    for method, rows in selection.groupby("method", sort=False):
+        limit = rows["stability_limit"].iloc[0]
+        above = [v for v in settings["lambda_grid"] if v * unit >= limit]
+        limits.append(f"{LABELS[method]} λ < {limit:.3g} ({limit / unit:.3g} × the diagonal"
+                      + (f"; not run: {', '.join(f'{v:g}' for v in above)})" if above else ")"))
     lines = [f"λ search at p = {selection['noise'].iloc[0]:g} on {int(selection['replicates'].iloc[0])} replicates "
-             f"of its own (not reported); λ in units of the NTK diagonal ({unit:.3g}). The AUX stability limit of "
-             f"this SGD schedule is λ < {limit:.3g}, {limit / unit:.3g} × the diagonal"
-             + (f"; not run above it: {', '.join(f'{v:g}' for v in above)}." if above else "."),
+             f"of its own (not reported); λ in units of the NTK diagonal ({unit:.3g}). Stability limits of this "
+             "SGD schedule (the AUX variables' update; RDI's penalty): " + "; ".join(limits) + ".",
              "",
              "| method | " + " | ".join(f"λ = {v:g}" for v in run) + " | chosen |",
              "|---|" + "---|" * (len(run) + 1)]
