@@ -29,6 +29,7 @@ from ntk_study.kernels.two_layer import (
     first_layer_function,
     init_params,
     relu_first_layer_ntk_closed_form,
+    relu_first_layer_ntk_from_patterns,
     step_size,
     two_layer_model,
 )
@@ -205,6 +206,8 @@ def test_initial_kernel_is_the_networks_empirical_ntk():
     init_fn, apply_fn, _ = two_layer_model(64, 20)
     params = init_params(init_fn, jax.random.PRNGKey(7), 20, zero_output=True, init_scale=0.5)
     empirical = np.asarray(empirical_first_layer_ntk(apply_fn, params, x), np.float64)
+    np.testing.assert_allclose(relu_first_layer_ntk_from_patterns(params, x), empirical, rtol=1e-4, atol=1e-6)
+    # and the experiment's H(0) is that of the network train_two_layer starts from
     np.testing.assert_allclose(initial_kernel(x, settings, 7), empirical, rtol=1e-4, atol=1e-6)
 
 

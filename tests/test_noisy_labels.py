@@ -12,14 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ntk_study.analysis.noisy_labels import per_run
 from ntk_study.analysis.noisy_labels import claims as table_claims
+from ntk_study.analysis.noisy_labels import per_run
 from ntk_study.analysis.noisy_labels_curve import claims as curve_claims
 from ntk_study.config import ConfigError, load_config, validate_config
 from ntk_study.experiments.noisy_labels import N_CLASSES, Trainer, batch_objective
 from ntk_study.kernels.residual import resnet
-from ntk_study.noisy_labels import (aux_squared_loss, aux_stability_limit, rdi_stability_limit,
-                                   symmetric_label_noise)
+from ntk_study.noisy_labels import aux_squared_loss, aux_stability_limit, rdi_stability_limit, symmetric_label_noise
 from ntk_study.training import as_float32, cross_entropy, momentum_epoch_fn
 
 

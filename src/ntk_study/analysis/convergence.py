@@ -63,19 +63,18 @@ def steps_range_text(steps: pd.Series) -> str:
 
 
 def widest(curves: pd.DataFrame) -> pd.DataFrame:
-    """The curves of the widest network (all of them for a table without widths)."""
-    return curves[curves["width"] == curves["width"].max()] if "width" in curves else curves
+    """The curves of the widest network."""
+    return curves[curves["width"] == curves["width"].max()]
 
 
 def relative_gaps(curves: pd.DataFrame, prediction: str = "predicted") -> pd.DataFrame:
     """Per width and run (rows) and label set (columns): max_k |measured - prediction| ||y - u(k)|| / ||y||
     divided by the predicted fall 1 - ||y - u(end)|| / ||y|| (both with the ``prediction`` column:
     Theorem 4 with H*, or ``predicted_initial`` with the run's own H(0))."""
-    keys = ["width", "run"] if "width" in curves else ["run"]
-    norm = curves.groupby(["labels", *keys])[prediction].transform("first")  # ||y||^2 (u(0) = 0)
+    norm = curves.groupby(["labels", "width", "run"])[prediction].transform("first")  # ||y||^2 (u(0) = 0)
     table = curves.assign(gap=(np.sqrt(curves["measured"] / norm) - np.sqrt(curves[prediction] / norm)).abs(),
                           remaining=np.sqrt(curves[prediction] / norm))
-    per_run = table.groupby(["labels", *keys]).agg(gap=("gap", "max"), remaining=("remaining", "last"))
+    per_run = table.groupby(["labels", "width", "run"]).agg(gap=("gap", "max"), remaining=("remaining", "last"))
     ratio = (per_run["gap"] / (1 - per_run["remaining"])).unstack("labels")
     return ratio[[name for name in LABEL_SETS if name in ratio.columns]]
 

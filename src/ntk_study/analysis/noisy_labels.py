@@ -69,7 +69,7 @@ def per_run(histories: pd.DataFrame) -> pd.DataFrame:
                      "clean_stop": clean["test_accuracy"], "clean_stop_epoch": int(clean["epoch"]),
                      "noisy_stop": noisy["test_accuracy"], "noisy_stop_epoch": int(noisy["epoch"]),
                      "train_fit": run["train_accuracy"].iloc[-1],
-                     "diverged": not np.all(np.isfinite(run["aux_rms"])) or not np.all(np.isfinite(run["test_accuracy"]))})
+                     "diverged": not np.isfinite(run[["aux_rms", "test_accuracy"]].to_numpy()).all()})
     runs = pd.DataFrame(rows)
     return runs.assign(overfit=runs["clean_stop"] - runs["final"])
 
@@ -99,10 +99,9 @@ def premise_noise(runs: pd.DataFrame) -> float:
     return PREMISE_NOISE if np.isclose(levels, PREMISE_NOISE).any() else float(levels.max())
 
 
-def normal_overfits(figure_id: str, runs: pd.DataFrame, scale: str) -> ClaimRow:
-    """The premise of every AUX / RDI claim: plain CCE and MSE training overfit the noisy labels
-    (fig-noisy-labels-curve's claim; tab-noisy-labels checks it the same way)."""
-    noise = premise_noise(runs)
+def normal_overfits(figure_id: str, runs: pd.DataFrame, noise: float, scale: str) -> ClaimRow:
+    """The premise of every AUX / RDI claim: plain CCE and MSE training overfit the noisy labels at
+    ``noise`` (fig-noisy-labels-curve's claim; tab-noisy-labels checks it the same way)."""
     groups = overfit_groups(runs, NORMAL, noise)
     if not groups:
         return not_testable(figure_id, "normal-overfits", scale, f"no normal training ran at p = {noise:g}")
@@ -155,7 +154,7 @@ def regularised_claims(figure_id: str, runs: pd.DataFrame, scale: str) -> list[C
     """AUX / RDI (final) against normal training stopped early, each cell (method, noise >= 0.2)
     decided from its paired per-replicate margins; "not testable" where normal training does not
     overfit (then stopping early has nothing to gain, and a margin says nothing about AUX)."""
-    premise = normal_overfits(CURVE_ID, runs, scale)
+    premise = normal_overfits(CURVE_ID, runs, premise_noise(runs), scale)
     rows = []
     for key, (pairs, baseline) in BEATS.items():
         if premise.verdict != "holds":

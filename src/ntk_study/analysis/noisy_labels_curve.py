@@ -32,7 +32,7 @@ FIGURE_ID = "fig-noisy-labels-curve"
 def claims(out_dir: Path, settings: dict[str, Any], scale: str) -> list[ClaimRow]:
     noise = settings["noise"]
     runs = per_run(read_histories(out_dir))
-    premise = normal_overfits(FIGURE_ID, runs, scale)
+    premise = normal_overfits(FIGURE_ID, runs, noise, scale)
     groups = overfit_groups(runs, REGULARISED, noise)
     if premise.verdict != "holds":
         regularised = not_testable(FIGURE_ID, "regularised-no-overfit", scale,

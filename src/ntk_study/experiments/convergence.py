@@ -25,8 +25,13 @@ from ntk_study.data.two_class import load_two_class
 from ntk_study.experiments.projections import label_sets, spectrum
 from ntk_study.io import save_csv
 from ntk_study.kernels.precision import enable_float64
-from ntk_study.kernels.two_layer import (activation_patterns, first_layer_function, init_params, step_size,
-                                         two_layer_model)
+from ntk_study.kernels.two_layer import (
+    first_layer_function,
+    init_params,
+    relu_first_layer_ntk_from_patterns,
+    step_size,
+    two_layer_model,
+)
 from ntk_study.training import as_float32, full_batch_gd_fn, squared_loss
 
 
@@ -38,23 +43,25 @@ def predicted_residual(values: np.ndarray, vectors: np.ndarray, y: np.ndarray, e
     return np.power(1 - eta * values[None, :], 2 * np.asarray(steps)[:, None]) @ projections
 
 
-def initial_kernel(x: np.ndarray, settings: dict[str, Any], seed: int) -> np.ndarray:
-    """H(0)_ij = x_i.x_j (1/m) sum_r 1[w_r.x_i > 0] 1[w_r.x_j > 0] of the network ``train_two_layer``
-    starts from with this seed (a_r^2 = 1): the first-layer NTK from the activation patterns, in
-    float64 (at m = 4000 the Jacobian behind ``empirical_first_layer_ntk`` would take gigabytes)."""
-    width = settings["width"]
-    init_fn = two_layer_model(width, x.shape[1], "relu")[0]
-    params = init_params(init_fn, jax.random.PRNGKey(seed), x.shape[1], zero_output=settings["symmetric_init"],
+def initial_network(settings: dict[str, Any], dim: int, seed: int) -> tuple[Callable, Any]:
+    """``apply_fn`` and the initial parameters of the two-layer net of ``settings["width"]``:
+    W ~ N(0, kappa^2 I) (kappa = ``settings["init_scale"]``; with ``settings["symmetric_init"]`` the
+    second half of the neurons mirrors the first, so u(0) = 0)."""
+    init_fn, apply_fn, _ = two_layer_model(settings["width"], dim, "relu")
+    params = init_params(init_fn, jax.random.PRNGKey(seed), dim, zero_output=settings["symmetric_init"],
                          init_scale=settings["init_scale"])
-    patterns = np.asarray(activation_patterns(params, jnp.asarray(x, jnp.float32)), np.float64)
-    return (x @ x.T) * (patterns @ patterns.T) / width
+    return apply_fn, params
+
+
+def initial_kernel(x: np.ndarray, settings: dict[str, Any], seed: int) -> np.ndarray:
+    """H(0) of the network ``train_two_layer`` starts from with this seed, in float64."""
+    return relu_first_layer_ntk_from_patterns(initial_network(settings, x.shape[1], seed)[1], x)
 
 
 def train_two_layer(x: np.ndarray, y: np.ndarray, settings: dict[str, Any], eta: float, seed: int,
                     record_every: int, steps: int, stop_fraction: float = 0.0) -> tuple[Callable, Any, np.ndarray]:
-    """Arora et al.'s setup: the two-layer net of ``settings["width"]``, W ~ N(0, kappa^2 I)
-    (kappa = ``settings["init_scale"]``; with ``settings["symmetric_init"]`` the second half of the
-    neurons mirrors the first, so u(0) = 0), its first layer trained by GD with step ``eta`` for
+    """Arora et al.'s setup: the two-layer net of ``initial_network``, its first layer trained by GD
+    with step ``eta`` for
     ``steps`` steps, or until 1/2 sum (u - y)^2 is at most ``stop_fraction`` of its initial value
     (checked every ``record_every`` steps). Returns f(W, x), the trained W and the loss every
     ``record_every`` steps (entry 0 at initialisation).
@@ -65,9 +72,7 @@ def train_two_layer(x: np.ndarray, y: np.ndarray, settings: dict[str, Any], eta:
     n/d of the cost.
     """
     width, dim = settings["width"], x.shape[1]
-    init_fn, apply_fn, _ = two_layer_model(width, dim, "relu")
-    params = init_params(init_fn, jax.random.PRNGKey(seed), dim, zero_output=settings["symmetric_init"],
-                         init_scale=settings["init_scale"])
+    apply_fn, params = initial_network(settings, dim, seed)
     apply_first, (w0, bias) = first_layer_function(apply_fn, params)
     basis = np.linalg.qr(x.T)[0]
     reduced_apply, _ = first_layer_function(two_layer_model(width, basis.shape[1], "relu")[1], as_float32(params))

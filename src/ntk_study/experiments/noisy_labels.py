@@ -44,8 +44,14 @@ from ntk_study.data.images import image_splits
 from ntk_study.io import save_csv
 from ntk_study.kernels.fully_connected import image_classifier
 from ntk_study.kernels.residual import resnet_from_spec
-from ntk_study.noisy_labels import (aux_shifted, aux_squared_loss, aux_stability_limit, rdi_penalty,
-                                   rdi_stability_limit, symmetric_label_noise)
+from ntk_study.noisy_labels import (
+    aux_shifted,
+    aux_squared_loss,
+    aux_stability_limit,
+    rdi_penalty,
+    rdi_stability_limit,
+    symmetric_label_noise,
+)
 from ntk_study.training import as_float32, cross_entropy, momentum_epoch_fn, predict_labels
 
 N_CLASSES = 10

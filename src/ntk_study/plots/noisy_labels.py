@@ -20,21 +20,22 @@ from ntk_study.analysis.noisy_labels import (
     summary,
 )
 from ntk_study.io import save_text
-from ntk_study.plots.noisy_labels_curve import method_label
+from ntk_study.plots.noisy_labels_curve import STYLES, method_label
 from ntk_study.plots.style import apply_style, save_figure
 
-# (method, column of the summary, legend label, colour, line style); "final" is the mean of the last
-# epochs, "early stop" the epoch a clean validation set chooses, "noisy stop" held-out noisy labels.
+# (method, column of the summary, legend label, line style; colours as in the curve figure);
+# "final" is the mean of the last epochs, "early stop" the epoch a clean validation set chooses,
+# "noisy stop" the one held-out noisy labels choose.
 CURVES = [
-    ("ce", "clean_stop", "CCE normal, early stop", "C0", "--"),
-    ("ce", "noisy_stop", "CCE normal, noisy stop", "C0", "-."),
-    ("ce", "final", "CCE normal, final epochs", "C0", ":"),
-    ("mse", "clean_stop", "MSE normal, early stop", "C1", "--"),
-    ("mse", "noisy_stop", "MSE normal, noisy stop", "C1", "-."),
-    ("mse", "final", "MSE normal, final epochs", "C1", ":"),
-    ("ce_aux", "final", "CCE+AUX, final epochs", "C2", "-"),
-    ("mse_aux", "final", "MSE+AUX, final epochs", "C3", "-"),
-    ("mse_rdi", "final", "MSE+RDI, final epochs", "C4", "-"),
+    ("ce", "clean_stop", "CCE normal, early stop", "--"),
+    ("ce", "noisy_stop", "CCE normal, noisy stop", "-."),
+    ("ce", "final", "CCE normal, final epochs", ":"),
+    ("mse", "clean_stop", "MSE normal, early stop", "--"),
+    ("mse", "noisy_stop", "MSE normal, noisy stop", "-."),
+    ("mse", "final", "MSE normal, final epochs", ":"),
+    ("ce_aux", "final", "CCE+AUX, final epochs", "-"),
+    ("mse_aux", "final", "MSE+AUX, final epochs", "-"),
+    ("mse_rdi", "final", "MSE+RDI, final epochs", "-"),
 ]
 
 
@@ -51,7 +52,8 @@ def plot(out_dir: Path, settings: dict[str, Any]) -> None:
     runs = per_run(histories)
     apply_style()
     fig, (accuracy_ax, margin_ax) = plt.subplots(1, 2, figsize=(12, 5))
-    for method, column, label, color, line in CURVES:
+    for method, column, label, line in CURVES:
+        color = STYLES[method][0]
         rows = table[table["method"] == method].sort_values("noise")
         if len(rows):
             chosen = method_label(method, histories[histories["method"] == method])
@@ -69,7 +71,7 @@ def plot(out_dir: Path, settings: dict[str, Any]) -> None:
     for index, (base, aux) in enumerate(AUX_OF.items()):
         ours = margins[margins["method"] == aux]
         offset = (index - 0.5) * 0.03
-        color = CURVES[[c[0] for c in CURVES].index(aux)][3]
+        color = STYLES[aux][0]
         means = ours.groupby("noise")["margin"].mean()
         margin_ax.bar(means.index + offset, means.to_numpy(), width=0.03, color=color, alpha=0.6,
                       label=f"{LABELS[aux]} - early stop (ours: mean, points are replicates)")
@@ -95,7 +97,7 @@ def table_markdown(table) -> str:
     header = "| method | " + " | ".join(f"ours p={p:g}" for p in noises) + " | " + \
         " | ".join(f"published p={p:g}" for p in PUBLISHED_NOISE) + " |"
     lines = [header, "|" + "---|" * (1 + len(noises) + len(PUBLISHED_NOISE))]
-    for method, column, label, _, _ in CURVES:
+    for method, column, label, _ in CURVES:
         rows = table[table["method"] == method].set_index("noise")
         if rows.empty:
             continue
