@@ -19,11 +19,11 @@ from ntk_study.analysis import parent_child as parent_child_analysis
 from ntk_study.analysis.kernel_velocity import epoch_velocities, parameter_count, transient_statistics
 from ntk_study.analysis.parent_child import barriers, sharpness_ratios
 from ntk_study.checkpoints import checkpoint_epochs, checkpoint_steps
-from ntk_study.claims import FAILS, HOLDS, UNDECIDED, decide
+from ntk_study.claims import FAILS, HOLDS, UNDECIDED
 from ntk_study.config import ConfigError, validate_config
-from ntk_study.experiments.parent_child import linearised_apply
+from ntk_study.experiments.parent_child import kernel_regression_child, solution_pairs
 from ntk_study.io import save_csv, save_npz
-from ntk_study.kernel_dynamics import distance_matrix, kernel_distance, probe_ntk
+from ntk_study.kernel_dynamics import distance_matrix, jacobian_features, kernel_distance, probe_ntk
 from ntk_study.kernels.residual import resnet
 from ntk_study.landscape import bezier_point, top_hessian_eigenvalue, train_bezier_control
 from ntk_study.training import as_float32
@@ -52,33 +52,6 @@ def test_kernel_distance_is_zero_for_equal_kernels_and_scale_invariant():
     assert matrix[0, 1] == pytest.approx(0.0, abs=1e-12)
 
 
-def test_linearised_model_equals_the_network_at_its_origin(small_resnet):
-    apply_fn, params, x = small_resnet
-    linear = linearised_apply(apply_fn)
-    np.testing.assert_allclose(linear(params, x, params), apply_fn(params, x), rtol=1e-5, atol=1e-6)
-
-    def total(fn):
-        return lambda w: jnp.sum(jnp.sin(fn(w)))  # a non-linear read-out, so every output's gradient counts
-
-    network_grad = jax.grad(total(lambda w: apply_fn(w, x)))(params)
-    linear_grad = jax.grad(total(lambda w: linear(w, x, params)))(params)
-    for a, b in zip(jax.tree_util.tree_leaves(network_grad), jax.tree_util.tree_leaves(linear_grad)):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
-
-
-def test_linearised_model_is_affine_in_the_weights_and_differs_from_the_network(small_resnet):
-    apply_fn, params, x = small_resnet
-    linear = linearised_apply(apply_fn)
-    direction = jax.tree_util.tree_map(lambda p: 0.3 * jnp.ones_like(p), params)
-
-    def moved(scale):
-        return jax.tree_util.tree_map(lambda p, d: p + scale * d, params, direction)
-
-    steps = [linear(moved(s), x, params) for s in (0.0, 1.0, 2.0)]
-    np.testing.assert_allclose(steps[2] - steps[1], steps[1] - steps[0], rtol=1e-3, atol=1e-4)
-    assert float(jnp.max(jnp.abs(apply_fn(moved(2.0), x) - steps[2]))) > 1e-2  # the network is not
-
-
 def test_probe_ntk_is_the_logit_traced_jacobian_product_in_any_block_size(small_resnet):
     apply_fn, params, x = small_resnet
     jacobian = jax.jacobian(apply_fn)(params, x)  # leaves: (probes, logits, *param shape)
@@ -87,6 +60,37 @@ def test_probe_ntk_is_the_logit_traced_jacobian_product_in_any_block_size(small_
     expected = np.einsum("ikp,jkp->ij", flat, flat) / 10  # the mean over the 10 logits
     np.testing.assert_allclose(probe_ntk(apply_fn, params, np.asarray(x)), expected, rtol=1e-4)
     np.testing.assert_allclose(probe_ntk(apply_fn, params, np.asarray(x), block=2), expected, rtol=1e-4)
+
+
+def test_jacobian_features_give_the_probe_ntk(small_resnet):
+    apply_fn, params, x = small_resnet
+    features = jacobian_features(apply_fn, params, np.asarray(x), block=2)
+    np.testing.assert_allclose(features @ features.T / 10, probe_ntk(apply_fn, params, np.asarray(x)), rtol=1e-4)
+
+
+def test_kernel_regression_child_interpolates_its_training_labels_and_uses_the_ntk(small_resnet):
+    apply_fn, params, x = small_resnet
+    images, labels = np.asarray(x), np.array([0, 3, 3, 7, 1])
+    # Tested on its own training images, a child with a tiny ridge reproduces their labels.
+    child = kernel_regression_child(apply_fn, params, (images, labels), (images, labels), ridge=1e-9)
+    assert child["test_accuracy"] == 1.0
+    np.testing.assert_allclose(child["kernel"] / 10, probe_ntk(apply_fn, params, images), rtol=1e-4)
+    # On other images it predicts what the closed form with the same kernel predicts.
+    others = np.asarray(jax.random.normal(jax.random.PRNGKey(7), (4, 4, 4, 3), dtype=jnp.float32))
+    train_features = jacobian_features(apply_fn, params, images)
+    cross = jacobian_features(apply_fn, params, others) @ train_features.T
+    kernel = train_features @ train_features.T
+    ridge = 1e-3 * np.mean(np.diag(kernel))
+    predicted = np.argmax(cross @ np.linalg.solve(kernel + ridge * np.eye(5), np.eye(10)[labels]), axis=1)
+    for truth in (predicted, (predicted + 1) % 10):
+        child = kernel_regression_child(apply_fn, params, (images, labels), (others, truth), ridge=1e-3)
+        assert child["test_accuracy"] == (1.0 if truth is predicted else 0.0)
+
+
+def test_solution_pairs_are_disjoint():
+    assert solution_pairs([0, 3, 4]) == [(0, 1), (3, 4)]
+    assert solution_pairs([0, 3, 4, 5]) == [(0, 1), (3, 4)]
+    assert solution_pairs([0]) == [(0, 1)]
 
 
 def test_bezier_curve_ends_at_the_two_solutions():
@@ -139,15 +143,17 @@ def _kernels_at_angles(angles_degrees: list[float]) -> np.ndarray:
 
 
 def test_epoch_velocities_use_whole_epoch_checkpoints_only(tmp_path):
-    # dense checkpoints at 0.5 are skipped; velocity of epoch e is S(K_{e-1}, K_e)
+    # dense checkpoints at 0.5 are skipped; the velocity of epoch e is the angle between K_{e-1} and K_e
     epochs = np.array([0.0, 0.5, 1.0, 2.0, 3.0])
     angles = [0.0, 50.0, 40.0, 60.0, 70.0]
-    save_npz(tmp_path / "probe_ntk.npz", {"epochs": epochs, "kernels": _kernels_at_angles(angles)})
+    save_npz(tmp_path / "probe_ntk.npz", {"replicates": np.array([0]), "epochs": epochs,
+                                          "kernels": _kernels_at_angles(angles)[None]})
     velocities = epoch_velocities(tmp_path)
     assert velocities["epoch"].tolist() == [1, 2, 3]
-    np.testing.assert_allclose(velocities["velocity"], 1 - np.cos(np.radians([40.0, 20.0, 10.0])), rtol=1e-9)
+    np.testing.assert_allclose(velocities["velocity"], [40.0, 20.0, 10.0], rtol=1e-7)
+    np.testing.assert_allclose(velocities["distance"], 1 - np.cos(np.radians([40.0, 20.0, 10.0])), rtol=1e-9)
     stats = transient_statistics(velocities, transient_epochs=1)
-    assert stats["ratio"] == pytest.approx(velocities["velocity"][0] / velocities["velocity"][1:].mean())
+    assert stats["ratio"] == pytest.approx(40.0 / 15.0)
     later = velocities["velocity"][1:].to_numpy()
     assert stats["later_cv"] == pytest.approx(later.std() / later.mean())
     slope = np.polyfit([2.0, 3.0], np.log(later), 1)[0]
@@ -156,9 +162,11 @@ def test_epoch_velocities_use_whole_epoch_checkpoints_only(tmp_path):
 
 def test_barriers_and_sharpness_ratios_from_result_files(tmp_path):
     t = np.linspace(0, 1, 5)
-    pd.DataFrame({"path": ["line"] * 5 + ["bezier"] * 5, "t": np.concatenate([t, t]),
+    pd.DataFrame({"pair": 0, "path": ["line"] * 5 + ["bezier"] * 5, "t": np.concatenate([t, t]),
                   "train_loss": [0.1, 1.0, 2.1, 0.9, 0.3, 0.1, 0.2, 0.25, 0.2, 0.3]}).to_csv(tmp_path / "paths.csv")
-    assert barriers(tmp_path) == pytest.approx({"line": 1.9, "bezier": 0.1})  # max - mean of the ends
+    pair = barriers(tmp_path).iloc[0]
+    assert (pair["line"], pair["bezier"]) == pytest.approx((1.9, 0.1))  # max - mean of the ends
+    assert pair["remaining"] == pytest.approx(0.1 / 1.9)
     pd.DataFrame({"phase": ["minimum", "small_lr", "small_lr", "large_lr", "large_lr"],
                   "learning_rate": [0.01, 0.01, 0.01, 0.1, 0.1], "step": [10, 12, 14, 12, 14],
                   "sharpness": [100.0, 95.0, 90.0, 30.0, 15.0], "stability_limit": [380.0] * 3 + [38.0] * 2,
@@ -189,38 +197,36 @@ def test_config_rejects_parent_epochs_that_are_not_checkpoints():
         validate_config(broken)
 
 
-# --- The claims on synthetic result files: one run is one replicate; several runs decide. ---------
+# --- The claims on synthetic result files: each parent run is one replicate. ----------------------
 
 VELOCITY_SETTINGS = {"transient_epochs": 2}
 PARENT_SETTINGS = {"first_epochs": 1, "compare_epochs": [2, 3]}
 SYMMETRIC_NOISE = [0.4, -0.4, 0.15, -0.15]  # replicates scattered evenly around the threshold
 
 
-def write_velocity_run(out_dir, velocities: list[float]) -> None:
-    """probe_ntk.npz whose per-epoch velocities (S between whole-epoch kernels) are ``velocities``."""
+def write_velocity_runs(out_dir, runs: list[list[float]]) -> None:
+    """probe_ntk.npz with one parent per run, whose per-epoch velocities (degrees per epoch between
+    whole-epoch kernels) are the run's."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    steps = np.degrees(np.arccos(1 - np.asarray(velocities)))
-    angles = np.concatenate([[0.0], np.cumsum(steps)])
-    save_npz(out_dir / "probe_ntk.npz", {"epochs": np.arange(len(angles), dtype=float),
-                                         "kernels": _kernels_at_angles(list(angles))})
+    kernels = [_kernels_at_angles(list(np.concatenate([[0.0], np.cumsum(run)]))) for run in runs]
+    save_npz(out_dir / "probe_ntk.npz", {"replicates": np.arange(len(runs)),
+                                         "epochs": np.arange(len(runs[0]) + 1, dtype=float),
+                                         "kernels": np.stack(kernels)})
 
 
 def velocities_with(ratio: float, drift: float, later_epochs: int = 6, jitter: float = 0.0, seed: int = 0) -> list:
     """Two transient epochs whose mean velocity is ``ratio`` x the later mean; later velocities
     drifting log-linearly by ``drift`` from first to last (times 1 + jitter noise)."""
-    later = 0.01 * np.exp(drift * np.linspace(0, 1, later_epochs))
+    later = 2.0 * np.exp(drift * np.linspace(0, 1, later_epochs))
     later *= 1 + jitter * np.random.default_rng(seed).uniform(-1, 1, later_epochs)
     early = ratio * later.mean()
     return [1.2 * early, 0.8 * early, *later]
 
 
 def velocity_verdicts(tmp_path, runs: list[list[float]]) -> dict[str, str]:
-    values = {}
-    for index, velocities in enumerate(runs):
-        write_velocity_run(tmp_path / f"seed-{index}", velocities)
-        for key, (value, _) in velocity_analysis.measure(tmp_path / f"seed-{index}", VELOCITY_SETTINGS).items():
-            values.setdefault(key, []).append(value)
-    return {key: decide(velocity_analysis.FIGURE_ID, key, vals, "test").verdict for key, vals in values.items()}
+    write_velocity_runs(tmp_path, runs)
+    rows = velocity_analysis.claims(tmp_path, VELOCITY_SETTINGS, "test")
+    return {spec.key: row.verdict for spec, row in zip(catalog.figure("fig-kernel-velocity").claims, rows)}
 
 
 def test_velocity_claims_hold_for_a_transient_then_a_constant_velocity(tmp_path):
@@ -230,11 +236,17 @@ def test_velocity_claims_hold_for_a_transient_then_a_constant_velocity(tmp_path)
 
 def test_velocity_claims_fail_without_a_transient_and_with_a_steady_drift(tmp_path):
     # No transient (early ~ later) and a velocity that doubles steadily after it: its coefficient of
-    # variation stays below 0.3, which the old check passed; the drift test does not.
+    # variation stays below 0.3, which an old check passed; the drift test does not.
     runs = [velocities_with(ratio=1.0, drift=np.log(2.0), jitter=0.02, seed=s) for s in range(4)]
     later = np.asarray(runs[0][2:])
     assert later.std() / later.mean() < 0.3
     assert velocity_verdicts(tmp_path, runs) == {"chaotic-transient": FAILS, "constant-velocity": FAILS}
+
+
+def test_velocity_transient_is_measured_in_angles_not_in_distance(tmp_path):
+    # 3x faster in S is only ~1.7x in angle: the claim (3x) fails on it.
+    runs = [velocities_with(ratio=np.sqrt(3.0), drift=0.0, jitter=0.02, seed=s) for s in range(4)]
+    assert velocity_verdicts(tmp_path, runs)["chaotic-transient"] == FAILS
 
 
 def test_velocity_claims_are_undecided_on_noise_around_the_threshold(tmp_path):
@@ -243,35 +255,45 @@ def test_velocity_claims_are_undecided_on_noise_around_the_threshold(tmp_path):
 
 
 def test_velocity_claims_of_one_run_are_undecided_and_say_what_would_decide(tmp_path):
-    write_velocity_run(tmp_path, velocities_with(ratio=6.0, drift=0.0))
+    write_velocity_runs(tmp_path, [velocities_with(ratio=6.0, drift=0.0)])
     rows = velocity_analysis.claims(tmp_path, VELOCITY_SETTINGS, "test")
     assert [row.claim for row in rows] == [spec.claim for spec in catalog.figure("fig-kernel-velocity").claims]
     assert [row.verdict for row in rows] == [UNDECIDED, UNDECIDED]
     assert all(row.replicates == "1" and "at least 2 replicates" in row.to_decide for row in rows)
-    assert rows[0].estimate == "6" and "6.00x" in rows[0].details
+    assert rows[0].estimate == "6" and "ratios 6.00" in rows[0].details
     assert rows[1].threshold == "in (-0.405, 0.405)" and "x1.00" in rows[1].details
 
 
-def write_parent_run(out_dir, fastest: float, ratio: float, remaining: float, distance: float, small: float,
-                     large: float, final_parent_error: float = 0.3) -> None:
-    """Result files of fig-parent-child whose statistics are the given values: the child's early minus
-    later error drop, the error ratio t = 0 vs t = 2/3, the Bezier barrier as a fraction of the line's,
-    the kernel distance between the first and last tangent kernel, and the sharpness ratios."""
+def write_parent_runs(out_dir, runs: list[dict[str, float]], small: float, large: float,
+                      final_parent_error: float = 0.3) -> None:
+    """fig-parent-child result files with one parent per run, whose statistics are the run's: the
+    child's early minus later error drop (``fastest``), the error ratio t = 0 vs t = 2/3 (``ratio``),
+    the kernel distance between the first and last child (``distance``), and the Bezier barrier as a
+    fraction of the line's for one pair of solutions per run (``remaining``); one sharp-minimum run
+    with sharpness ratios ``small`` and ``large``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    start = 0.9
-    at_one = start - (0.3 + fastest / 2)
-    errors = {0: start, 0.5: (start + at_one) / 2, 1: at_one, 2: start / ratio, 3: start / ratio,
-              10: at_one - (0.3 - fastest / 2)}
-    save_csv(out_dir / "children.csv", pd.DataFrame({
-        "parent_epoch": list(errors), "child_test_accuracy": [1 - e for e in errors.values()],
-        "parent_test_accuracy": 0.5, "final_parent_test_accuracy": 1 - final_parent_error}))
-    angle = np.degrees(np.arccos(1 - distance))
-    save_npz(out_dir / "tangent_kernels.npz", {"parent_epochs": np.array(list(errors), dtype=float),
-                                               "kernels": _kernels_at_angles(list(np.linspace(0, angle, 6)))})
-    t = np.linspace(0, 1, 5)
-    save_csv(out_dir / "paths.csv", pd.DataFrame({
-        "path": ["line"] * 5 + ["bezier"] * 5, "t": np.concatenate([t, t]),
-        "train_loss": [0.1, 0.6, 1.1, 0.6, 0.1] + [0.1, 0.1, 0.1 + remaining, 0.1, 0.1]}))
+    children, paths, kernels = [], [], []
+    for replicate, run in enumerate(runs):
+        start = 0.9
+        at_one = start - (0.3 + run["fastest"] / 2)
+        errors = {0: start, 0.5: (start + at_one) / 2, 1: at_one, 2: start / run["ratio"], 3: start / run["ratio"],
+                  10: at_one - (0.3 - run["fastest"] / 2)}
+        angles = np.linspace(0, np.degrees(np.arccos(1 - run["distance"])), len(errors))
+        children.append(pd.DataFrame({
+            "replicate": replicate, "parent_epoch": list(errors),
+            "child_test_accuracy": [1 - e for e in errors.values()],
+            "parent_test_accuracy": 0.5, "final_parent_test_accuracy": 1 - final_parent_error,
+            "kernel_distance_from_first": 1 - np.cos(np.radians(angles))}))
+        kernels.append(_kernels_at_angles(list(angles)))
+        t = np.linspace(0, 1, 5)
+        curve = [0.1, 0.1, 0.1 + run["remaining"], 0.1, 0.1]
+        paths.append(pd.DataFrame({"pair": replicate, "path": ["line"] * 5 + ["bezier"] * 5,
+                                   "t": np.concatenate([t, t]), "train_loss": [0.1, 0.6, 1.1, 0.6, 0.1] + curve}))
+    save_csv(out_dir / "children.csv", pd.concat(children))
+    save_npz(out_dir / "tangent_kernels.npz", {"replicates": np.arange(len(runs)),
+                                               "parent_epochs": np.array(list(errors), dtype=float),
+                                               "kernels": np.stack(kernels)})
+    save_csv(out_dir / "paths.csv", pd.concat(paths))
     save_csv(out_dir / "sharpness.csv", pd.DataFrame({
         "phase": ["minimum", "small_lr", "small_lr", "large_lr", "large_lr"],
         "learning_rate": [0.02, 0.02, 0.02, 0.05, 0.05], "step": [10, 12, 14, 12, 14],
@@ -279,56 +301,63 @@ def write_parent_run(out_dir, fastest: float, ratio: float, remaining: float, di
         "stability_limit": [190.0] * 3 + [76.0] * 2, "test_accuracy": [0.3, 0.3, 0.31, 0.35, 0.36]}))
 
 
-def parent_verdicts(tmp_path, runs: list[dict[str, float]]) -> dict[str, str]:
-    values = {}
-    for index, run in enumerate(runs):
-        write_parent_run(tmp_path / f"seed-{index}", **run)
-        for key, (value, _) in parent_child_analysis.measure(tmp_path / f"seed-{index}", PARENT_SETTINGS).items():
-            values.setdefault(key, []).append(value)
-    return {key: decide(parent_child_analysis.FIGURE_ID, key, vals, "test").verdict for key, vals in values.items()}
-
-
 PARENT_KEYS = ["fastest-early", "early-kernel-better", "mode-connectivity", "tangent-moves", "small-lr-stuck",
                "large-lr-escapes"]
 
 
+def parent_rows(tmp_path, runs: list[dict[str, float]], small: float = 0.95, large: float = 0.2) -> dict:
+    write_parent_runs(tmp_path, runs, small, large)
+    return dict(zip(PARENT_KEYS, parent_child_analysis.claims(tmp_path, PARENT_SETTINGS, "test")))
+
+
+def parent_verdicts(tmp_path, runs: list[dict[str, float]]) -> dict[str, str]:
+    return {key: row.verdict for key, row in parent_rows(tmp_path, runs).items() if key in PARENT_KEYS[:4]}
+
+
 def test_parent_child_claims_hold_where_the_sentences_are_true(tmp_path):
-    runs = [{"fastest": 0.4 + d, "ratio": 4.0 + d, "remaining": 0.05 + d / 10, "distance": 0.5 + d / 10,
-             "small": 0.95 - d / 10, "large": 0.2 + d / 10} for d in (0.0, 0.05, -0.05, 0.02)]
-    assert parent_verdicts(tmp_path, runs) == dict.fromkeys(PARENT_KEYS, HOLDS)
+    runs = [{"fastest": 0.4 + d, "ratio": 4.0 + d, "remaining": 0.05 + d / 10, "distance": 0.5 + d / 10}
+            for d in (0.0, 0.05, -0.05, 0.02)]
+    assert parent_verdicts(tmp_path, runs) == dict.fromkeys(PARENT_KEYS[:4], HOLDS)
 
 
 def test_parent_child_claims_fail_where_the_sentences_are_false(tmp_path):
-    runs = [{"fastest": -0.3 + d, "ratio": 1.2 + d, "remaining": 0.9 + d, "distance": 0.05 + d / 10,
-             "small": 0.4 + d, "large": 0.95 - d / 10} for d in (0.0, 0.05, -0.05, 0.02)]
-    assert parent_verdicts(tmp_path, runs) == dict.fromkeys(PARENT_KEYS, FAILS)
+    runs = [{"fastest": -0.3 + d, "ratio": 1.2 + d, "remaining": 0.9 + d, "distance": 0.05 + d / 10}
+            for d in (0.0, 0.05, -0.05, 0.02)]
+    assert parent_verdicts(tmp_path, runs) == dict.fromkeys(PARENT_KEYS[:4], FAILS)
 
 
 def test_parent_child_claims_are_undecided_on_noise_around_the_threshold(tmp_path):
-    runs = [{"fastest": d / 2, "ratio": 3.0 + 2 * d, "remaining": 0.2 + d / 2, "distance": 0.29 + d / 2,
-             "small": 0.8 + d / 2, "large": 0.5 + d} for d in SYMMETRIC_NOISE]
-    assert parent_verdicts(tmp_path, runs) == dict.fromkeys(PARENT_KEYS, UNDECIDED)
+    runs = [{"fastest": d / 2, "ratio": 3.0 + 2 * d, "remaining": 0.2 + d / 2, "distance": 0.29 + d / 2}
+            for d in SYMMETRIC_NOISE]
+    assert parent_verdicts(tmp_path, runs) == dict.fromkeys(PARENT_KEYS[:4], UNDECIDED)
 
 
 def test_parent_child_claims_of_one_run(tmp_path):
-    # The children beat the fully trained (overfitting) parent: the old ratio of excess errors over it
-    # was infinite; the raw error ratio is 0.9 / 0.225 = 4.
-    write_parent_run(tmp_path, fastest=0.4, ratio=4.0, remaining=0.05, distance=0.5, small=0.95, large=0.2,
-                     final_parent_error=0.3)
-    rows = parent_child_analysis.claims(tmp_path, PARENT_SETTINGS, "test")
-    assert [row.claim for row in rows] == [spec.claim for spec in catalog.figure("fig-parent-child").claims]
-    assert all(row.verdict == UNDECIDED and "at least 2 replicates" in row.to_decide for row in rows)
-    by_key = dict(zip(PARENT_KEYS, rows))
-    assert float(by_key["early-kernel-better"].estimate) == pytest.approx(4.0)
-    assert "fully trained parent 30.0%" in by_key["early-kernel-better"].details
-    assert float(by_key["fastest-early"].estimate) == pytest.approx(0.4)
-    assert float(by_key["mode-connectivity"].estimate) == pytest.approx(0.05)
-    assert "no independent evidence" in by_key["tangent-moves"].details
+    # The children beat the fully trained (overfitting) parent: a ratio of excess errors over it
+    # would be infinite; the raw error ratio is 0.9 / 0.225 = 4.
+    rows = parent_rows(tmp_path, [{"fastest": 0.4, "ratio": 4.0, "remaining": 0.05, "distance": 0.5}])
+    assert [row.claim for row in rows.values()] == [spec.claim for spec in catalog.figure("fig-parent-child").claims]
+    for key in PARENT_KEYS[:4]:
+        assert rows[key].verdict == UNDECIDED and "at least 2 replicates" in rows[key].to_decide
+    assert float(rows["early-kernel-better"].estimate) == pytest.approx(4.0)
+    assert "fully trained parents 30.0%" in rows["early-kernel-better"].details
+    assert float(rows["fastest-early"].estimate) == pytest.approx(0.4)
+    assert float(rows["mode-connectivity"].estimate) == pytest.approx(0.05)
+    assert float(rows["tangent-moves"].estimate) == pytest.approx(0.5)
+
+
+def test_sharp_minimum_rows_are_illustrations_that_say_linear_stability_forced_them(tmp_path):
     # The minimum (sharpness 180) is stable at the small lr (limit 190) and unstable at the large
-    # one (limit 76): both outcomes are forced by linear stability, and the rows say so.
-    assert "95% of this lr's stability limit 190 (below)" in by_key["small-lr-stuck"].details
-    assert "forced by linear stability" in by_key["large-lr-escapes"].details
-    assert "(above)" in by_key["large-lr-escapes"].details
+    # one (limit 76): both outcomes are forced, and the rows say so; they are not evidence.
+    runs = [{"fastest": 0.4, "ratio": 4.0, "remaining": 0.05, "distance": 0.5}]
+    rows = parent_rows(tmp_path, runs, small=0.95, large=0.2)
+    assert {rows[key].kind for key in PARENT_KEYS[4:]} == {"illustration"}
+    assert rows["small-lr-stuck"].verdict == HOLDS and rows["large-lr-escapes"].verdict == HOLDS
+    assert "95% of this lr's stability limit 190 (below)" in rows["small-lr-stuck"].details
+    assert "forced by linear stability" in rows["large-lr-escapes"].details
+    assert "(above)" in rows["large-lr-escapes"].details
+    rows = parent_rows(tmp_path, runs, small=0.4, large=0.95)
+    assert rows["small-lr-stuck"].verdict == FAILS and rows["large-lr-escapes"].verdict == FAILS
 
 
 def test_a_line_without_a_barrier_leaves_the_whole_barrier_on_the_curve(tmp_path):

@@ -1,8 +1,10 @@
 """Chapter 5, initialisation phases (Seleznova & Kutyniok 2022): the phase network's empirical NTK
-against its analytic recursion, the one-step kernel change, the class-block means of Fig. 4, the
-recording Adam loop, and the claim checks of fig-phase-ntk-change and fig-ntk-structure."""
+against its analytic recursion, the one-step kernel change, the recording Adam loop, and the claim
+checks of fig-phase-ntk-change (fig-ntk-structure's tests: tests/test_ntk_structure.py)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -10,16 +12,24 @@ import neural_tangents as nt
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from scipy import stats
 
 from ntk_study import catalog
-from ntk_study.analysis import ntk_structure as structure_analysis
 from ntk_study.analysis import phase_ntk_change as change_analysis
-from ntk_study.analysis.ntk_structure import class_block_means
-from ntk_study.claims import FAILS, HOLDS, UNDECIDED, decide
-from ntk_study.experiments.ntk_structure import class_subset
-from ntk_study.experiments.phase_ntk_change import kernel_change, mirror
-from ntk_study.io import save_csv, save_npz
+from ntk_study.claims import FAILS, HOLDS, UNDECIDED
+from ntk_study.config import validate_config
+from ntk_study.experiments.phase_ntk_change import (
+    check_range,
+    edge_params,
+    kernel_change,
+    mirror,
+    paired_change,
+    phase_step,
+    points,
+    scaled,
+)
+from ntk_study.io import save_csv
 from ntk_study.kernels.fully_connected import phase_network
 from ntk_study.kernels.precision import enable_float64
 from ntk_study.training import adam_full_batch
@@ -104,20 +114,6 @@ def test_mirror_negates_the_output_and_keeps_the_kernel(small_network):
     assert float(theta_m) == pytest.approx(float(theta), rel=1e-12)
 
 
-def test_class_block_means_of_a_hand_made_kernel():
-    kernel = np.array([[4, 2, 1, 0, 1],
-                       [2, 6, 0, 1, 1],
-                       [1, 0, 2, 3, 1],
-                       [0, 1, 3, 4, 5],
-                       [1, 1, 1, 5, 8]], dtype=float)
-    labels = np.array([0, 0, 1, 1, 1])
-    # within, off the diagonal: 2, 2 (class 0) and 3, 1, 5 twice (class 1) -> 22 / 8;
-    # between: 1, 0, 1, 0, 1, 1 twice -> 8 / 12; diagonal: 24 / 5
-    assert class_block_means(kernel, labels) == pytest.approx((22 / 8, 8 / 12, 24 / 5))
-    order = np.array([3, 0, 4, 1, 2])  # the probes need not be grouped by class
-    assert class_block_means(kernel[np.ix_(order, order)], labels[order]) == pytest.approx((22 / 8, 8 / 12, 24 / 5))
-
-
 def test_adam_with_records_takes_the_same_steps():
     target = jnp.array([1.0, -2.0, 0.5])
 
@@ -135,23 +131,145 @@ def test_adam_with_records_takes_the_same_steps():
         adam_full_batch(loss, params, 0.1, 12, record=loss, record_every=5)
 
 
-def synthetic_changes(ratios: dict[str, list[float]], noise: float = 0.0, initialisations: int = 40,
-                      seed: int = 0) -> pd.DataFrame:
-    """changes.csv with ``initialisations`` rows per (phase, lambda) whose ratio of means E[dTheta]/E[Theta]
-    is ``ratios[phase][i]`` at the i-th lambda (both changes alike), plus Gaussian noise of sd ``noise``
-    on each dTheta; Theta varies over the initialisations."""
+def test_paired_change_is_the_mean_over_the_network_and_its_mirror(small_network):
+    """The mirror needs no second network: its first-order change is -eta (f + y) D and its step is
+    the network's step for the label -y (mirrored, which leaves Theta unchanged)."""
+    apply_fn, params, x = small_network
+    for y, eta in ((0.7, 0.05), (-1.3, 0.2)):
+        f, theta, first, step = paired_change(apply_fn, params, x, y, eta)
+        single = np.array([kernel_change(apply_fn, p, x, y, eta) for p in (params, mirror(params))], dtype=float)
+        assert float(f) == pytest.approx(single[0, 0], rel=1e-12)
+        assert float(theta) == pytest.approx(single[0, 1], rel=1e-12)
+        assert float(first) == pytest.approx(single[:, 2].mean(), rel=1e-9)
+        assert float(step) == pytest.approx(single[:, 3].mean(), rel=1e-9)
+        assert abs(single[0, 2] - single[1, 2]) > 1e-3 * abs(float(first))  # the pair's two changes differ
+
+
+@pytest.mark.parametrize("biases", [True, False])
+def test_edge_params_have_the_stax_networks_tree(biases):
+    for depth in (1, 2, 4):
+        init_fn, _, _ = phase_network(depth, 5, 2.0, biases=biases)
+        stax_tree = init_fn(jax.random.PRNGKey(0), (-1, 3))[1]
+        ours = edge_params(jax.random.PRNGKey(0), 3, 5, depth, biases)
+        assert jax.tree_util.tree_structure(ours) == jax.tree_util.tree_structure(stax_tree)
+        shapes = [[a.shape for a in jax.tree_util.tree_leaves(tree)] for tree in (ours, stax_tree)]
+        assert shapes[0] == shapes[1]
+        if biases:  # zero at initialisation, as stax's b_std = 0
+            assert all(not np.any(np.asarray(b)) for b in (ours[0][0][1], ours[1][0][1], ours[2][1]))
+
+
+def test_scaled_edge_draws_have_the_phase_networks_analytic_moments():
+    """E[Theta(x, x)] is the phase network's analytic NTK and E[f(x)^2] its analytic NNGP at small width
+    (the phase-fair step divides by the first and scales the label by the root of the second)."""
+    x = unit_inputs(1, 5)
+    depth, width, sigma_w2 = 3, 6, 2.2
+    _, apply_fn, kernel_fn = phase_network(depth, width, sigma_w2, biases=True)
+
+    def moments(key):
+        params = scaled(edge_params(key, 5, width, depth, True), np.sqrt(sigma_w2 / 2))
+        f, gradient = jax.value_and_grad(lambda p: apply_fn(p, x)[0, 0])(params)
+        return sum(jnp.sum(leaf**2) for leaf in jax.tree_util.tree_leaves(gradient)), f**2
+
+    theta, f2 = (np.asarray(a) for a in jax.jit(jax.vmap(moments))(jax.random.split(jax.random.PRNGKey(2), 20000)))
+    kernels = kernel_fn(x, None, ("nngp", "ntk"))
+    for samples, analytic in ((theta, float(kernels.ntk[0, 0])), (f2, float(kernels.nngp[0, 0]))):
+        error = samples.std() / np.sqrt(len(samples))
+        assert abs(samples.mean() - analytic) < 4 * error, (samples.mean(), analytic, error)
+
+
+def relative_changes(sigma_w2: float, biases: bool, common_eta: float | None = None) -> np.ndarray:
+    """(first-order, exact) change over Theta of one draw's network in the phase sigma_w2 (the edge
+    draw scaled), after the phase-fair step (or a step of ``common_eta`` with the label 1)."""
+    depth, width = 4, 12
+    x = unit_inputs(1, 5, seed=7)
+    _, apply_fn, kernel_fn = phase_network(depth, width, sigma_w2, biases=biases)
+    eta, y, _, _ = phase_step(kernel_fn, x, 0.3, 1.0)
+    if common_eta is not None:
+        eta, y = common_eta, 1.0
+    params = scaled(edge_params(jax.random.PRNGKey(11), 5, width, depth, biases), np.sqrt(sigma_w2 / 2))
+    _, theta, first, step = paired_change(apply_fn, params, x, y, eta)
+    return np.array([float(first), float(step)]) / float(theta)
+
+
+def test_phase_fair_step_makes_the_change_invariant_to_rescaling_a_bias_free_net():
+    """Without biases the phases are one draw scaled by (sigma_w^2 / 2)^(1/2) per layer: the phase-fair
+    eta and label cancel the scale in the first-order and in the exact change, while one common eta
+    multiplies the first-order change by (sigma_w^2 / 2)^L exactly."""
+    edge = relative_changes(2.0, biases=False)
+    assert abs(edge[0]) > 1e-4 and abs(edge[1]) > 1e-4
+    for sigma_w2 in (1.0, 2.2, 3.0):
+        np.testing.assert_allclose(relative_changes(sigma_w2, biases=False), edge, rtol=1e-6)
+        common = relative_changes(sigma_w2, biases=False, common_eta=0.01)[0]
+        assert common == pytest.approx((sigma_w2 / 2) ** 4 * relative_changes(2.0, False, common_eta=0.01)[0],
+                                       rel=1e-9)
+
+
+def test_with_biases_the_phase_fair_step_still_separates_the_phases():
+    """The zero-initialised, trained biases break the homogeneity: the invariance above is not
+    automatic, so the phases can still differ after the phase-fair step."""
+    edge, ordered = relative_changes(2.0, biases=True), relative_changes(1.0, biases=True)
+    assert abs(ordered[0] / edge[0] - 1) > 0.1
+
+
+def test_float32_runs_stop_near_underflow():
+    frame = pd.DataFrame({"output": [0.3, 0.0, 1e-3], "delta_first_order": [1e-3, 0.0, 1e-5]})
+    check_range(frame, float64=False)  # a constant (dead) network's zeros are allowed
+    for output, first in ((1e-3, 0.0), (1e-30, 1e-3), (1e-3, 1e-31)):
+        bad = pd.DataFrame({"output": [output], "delta_first_order": [first]})
+        with pytest.raises(ValueError, match="float32 underflow"):
+            check_range(bad, float64=False)
+        check_range(bad, float64=True)
+
+
+def test_both_sweeps_and_their_initialisation_counts():
+    settings = {"width": 10, "depth_ratios": [0.1, 0.2, 0.4], "initialisations": [9, 3, 5],
+                "width_sweep": {"depth_ratio": 0.3, "widths": [10, 20], "initialisations": [4, 6]}}
+    grid = [(p["sweep"], p["width"], p["depth"], p["initialisations"]) for p in points(settings)]
+    assert grid == [("depth", 10, 1, 9), ("depth", 10, 2, 3), ("depth", 10, 4, 5), ("width", 10, 3, 4),
+                    ("width", 20, 6, 6)]
+    settings["initialisations"] = 7
+    assert [p["initialisations"] for p in points(settings)][:3] == [7, 7, 7]
+    settings["width_sweep"]["initialisations"] = [4]
+    with pytest.raises(ValueError, match="one initialisation count per width"):
+        points(settings)
+
+
+def test_config_schema_fills_the_draw_set_and_precision():
+    config = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "test.yaml").read_text())
+    section = config["figures"]["fig-phase-ntk-change"]
+    section.pop("draw_set", None), section.pop("float64", None)
+    filled = validate_config(config)["figures"]["fig-phase-ntk-change"]
+    assert filled["draw_set"] == 0 and filled["float64"] is True
+    assert filled["width_sweep"]["widths"] == [4, 8]
+
+
+DEPTH_RATIOS, WIDTHS = [0.1, 0.3, 0.5], [10, 20, 40]
+
+
+def synthetic_changes(depth: dict[str, list[float]], width: dict[str, list[float]] | None = None,
+                      noise: float = 0.0, initialisations: int = 40, seed: int = 0) -> pd.DataFrame:
+    """changes.csv with ``initialisations`` rows per (sweep, phase, point) whose ratio E[dTheta]/E[Theta]
+    is ``depth[phase][i]`` at the i-th lambda of the depth sweep and ``width[phase][i]`` at the i-th
+    width of the width sweep (both changes alike; unlisted phases 0.01), plus Gaussian noise of sd
+    ``noise`` on each dTheta. Theta varies over the initialisations; f(x) is standard normal with
+    K* = 1, unrelated to dTheta."""
     rng = np.random.default_rng(seed)
     rows = []
-    for phase, sigma_w2 in (("ordered", 1.0), ("edge", 2.0), ("chaotic", 2.2)):
-        for index, (ratio, value) in enumerate(zip([0.1, 0.3, 0.5], ratios.get(phase, [0.01] * 3))):
-            theta = rng.uniform(0.5, 1.5, initialisations)
-            theta *= initialisations / theta.sum()  # mean exactly 1
-            delta = value * theta + noise * rng.standard_normal(initialisations)
-            delta += value - delta.mean() if noise == 0 else 0.0
-            rows += [{"phase": phase, "sigma_w2": sigma_w2, "width": 10, "depth": index + 1, "depth_ratio": ratio,
-                      "replicate": r, "learning_rate": 0.1, "output": 0.0, "theta": theta[r],
-                      "theta_analytic": 1.0, "delta_first_order": delta[r], "delta_step": delta[r]}
-                     for r in range(initialisations)]
+    for sweep, ratios, grid in (("depth", depth, DEPTH_RATIOS), ("width", width or {}, WIDTHS)):
+        for phase, sigma_w2 in (("ordered", 1.0), ("edge", 2.0), ("chaotic", 2.2)):
+            for index, (point, value) in enumerate(zip(grid, ratios.get(phase, [0.01] * 3))):
+                theta = rng.uniform(0.5, 1.5, initialisations)
+                theta *= initialisations / theta.sum()  # mean exactly 1
+                delta = value * theta + noise * rng.standard_normal(initialisations)
+                delta += value - delta.mean() if noise == 0 else 0.0
+                output = rng.standard_normal(initialisations)
+                m, ratio = (10, point) if sweep == "depth" else (point, 0.2)
+                rows += [{"sweep": sweep, "phase": phase, "sigma_w2": sigma_w2, "width": m,
+                          "depth": max(1, round(ratio * m)) + (index if sweep == "depth" else 0),
+                          "depth_ratio": ratio, "replicate": r, "learning_rate": 0.1, "target": 1.0,
+                          "output": output[r], "theta": theta[r], "theta_analytic": 1.0, "nngp_analytic": 1.0,
+                          "delta_first_order": delta[r], "delta_step": delta[r]}
+                         for r in range(initialisations)]
     return pd.DataFrame(rows)
 
 
@@ -164,36 +282,58 @@ def phase_verdicts(tmp_path, frame: pd.DataFrame) -> dict[str, str]:
     return {spec.key: row.verdict for spec, row in zip(specs, rows)}
 
 
-def test_phase_claims_hold_when_the_chaotic_change_grows_and_the_ordered_one_vanishes(tmp_path):
-    frame = synthetic_changes({"chaotic": [0.01, 0.1, 0.5], "ordered": [0.01, 0.003, 0.0005]}, noise=0.002)
+TRUE_DEPTH = {"chaotic": [0.01, 0.1, 0.5], "ordered": [0.01, 0.003, 0.0005]}
+TRUE_WIDTH = {"chaotic": [0.01, 0.02, 0.04], "ordered": [0.01, 0.003, 0.001], "edge": [0.01, 0.011, 0.012]}
+
+
+def test_phase_claims_hold_where_their_sentences_are_true(tmp_path):
+    frame = synthetic_changes(TRUE_DEPTH, TRUE_WIDTH, noise=0.002)
     assert set(phase_verdicts(tmp_path, frame).values()) == {HOLDS}
 
 
-def test_phase_claims_fail_on_a_sign_flip_and_on_a_change_that_stays(tmp_path):
-    # The chaotic change flips sign (|ratio| grows 20x, which |.| read as growth) and the ordered one
-    # stays at its size: both claims fail.
-    frame = synthetic_changes({"chaotic": [0.01, -0.05, -0.2], "ordered": [0.01, 0.01, 0.01]}, noise=0.002)
+def test_phase_claims_fail_where_their_sentences_are_false(tmp_path):
+    # The chaotic change flips sign (|ratio| grows 20x, which |.| would read as growth) or stays, the
+    # ordered one stays at its size, and at the edge of chaos it explodes with the width.
+    frame = synthetic_changes({"chaotic": [0.01, -0.05, -0.2], "ordered": [0.01, 0.01, 0.01]},
+                              {"chaotic": [0.01, 0.01, 0.01], "ordered": [0.01, 0.01, 0.01], "edge": [0.01, 0.05, 0.2]},
+                              noise=0.002)
     assert set(phase_verdicts(tmp_path, frame).values()) == {FAILS}
     chaotic = change_analysis.claims(tmp_path, {}, "test")[0]
-    assert float(chaotic.estimate) == pytest.approx(-20, rel=0.1) and "+0.01" in chaotic.details
+    assert float(chaotic.estimate) == pytest.approx(-20, rel=0.15) and "E[ΔΘ]/E[Θ] = +0.0" in chaotic.details
 
 
-def test_phase_claims_are_undecided_when_the_change_at_the_smallest_ratio_is_noise(tmp_path):
-    # E[dTheta] = 0 everywhere: the ratio to R(lambda_min) is a ratio of noises; Fieller's interval is
-    # unbounded and nothing is decided (a delta-method interval would have been finite).
-    frame = synthetic_changes({"chaotic": [0.0, 0.0, 0.0], "ordered": [0.0, 0.0, 0.0]}, noise=0.01, seed=3)
+@pytest.mark.parametrize(("key", "width"), [
+    ("edge-steady-width", {"edge": [0.01, 0.004, 0.002]}),  # vanishes: not steady either
+    ("chaotic-grows-width", {"chaotic": [0.01, 0.005, 0.002]}),  # shrinks
+    ("ordered-vanishes-width", {"ordered": [0.01, -0.03, -0.05]}),  # flips sign and grows
+])
+def test_each_width_claim_fails_on_its_own_counterexample(tmp_path, key, width):
+    verdicts = phase_verdicts(tmp_path, synthetic_changes(TRUE_DEPTH, {**TRUE_WIDTH, **width}, noise=0.002))
+    assert verdicts.pop(key) == FAILS
+    assert set(verdicts.values()) == {HOLDS}
+
+
+def test_phase_claims_are_undecided_when_the_change_at_the_first_point_is_noise(tmp_path):
+    # E[dTheta] = 0 everywhere: the ratio to R at the first point is a ratio of noises; Fieller's
+    # interval is unbounded and nothing is decided (a delta-method interval would have been finite).
+    zeros = {"chaotic": [0.0] * 3, "ordered": [0.0] * 3, "edge": [0.0] * 3}
+    frame = synthetic_changes(zeros, zeros, noise=0.01, seed=3)
     assert set(phase_verdicts(tmp_path, frame).values()) == {UNDECIDED}
 
 
 def test_fieller_interval_of_the_change_factor():
     frame = synthetic_changes({"chaotic": [0.02, 0.1, 0.2]}, noise=0.004, initialisations=50, seed=1)
-    factor, table = change_analysis.change_factor(frame[frame["phase"] == "chaotic"], "delta_first_order")
+    chaotic = frame[(frame["phase"] == "chaotic") & (frame["sweep"] == "depth")]
+    factor, table = change_analysis.change_factor(chaotic, "delta_first_order")
     a, s_a, b, s_b = table["ratio"].iloc[-1], table["error"].iloc[-1], table["ratio"].iloc[0], table["error"].iloc[0]
     assert factor.estimate == pytest.approx(a / b) and factor.replicates == 50
     t = stats.t.ppf(0.975, 49)
     for bound in (factor.low, factor.high):  # the ends solve (a - G b)^2 = t^2 (s_a^2 + G^2 s_b^2)
         assert (a - bound * b) ** 2 == pytest.approx(t**2 * (s_a**2 + bound**2 * s_b**2), rel=1e-9)
     assert factor.low < factor.estimate < factor.high
+    widths = frame[(frame["phase"] == "chaotic") & (frame["sweep"] == "width")]
+    factor, table = change_analysis.change_factor(widths, "delta_first_order", by="width")
+    assert list(table["width"]) == WIDTHS and factor.estimate == pytest.approx(1.0, rel=0.3)  # 0.01 at every width
 
 
 def test_ratio_of_means_error():
@@ -202,87 +342,3 @@ def test_ratio_of_means_error():
     assert ratio == pytest.approx(2.0)
     residual = delta - 2.0 * theta  # the delta method linearises the ratio around its value
     assert error == pytest.approx(np.std(residual, ddof=1) / (2 * 1.5))
-
-
-def write_structure(out_dir, accuracies: dict[str, float], opening: float = 0.6) -> None:
-    """Probe kernels of 2 classes x 2 probes: no blocks at step 0; at the last step the ordered phase's
-    gap is ``opening`` (between-class 0.3 of the diagonal), the others' 0.1 and 0.05."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    labels = np.array([0, 0, 1, 1])
-    same = (labels[:, None] == labels[None, :]).astype(float)
-    start = 0.2 + 0.8 * np.eye(4)
-    kernels = {"probe_labels": labels, "steps": np.array([0, 10])}
-    final_between = {"ordered": 0.3, "edge": 0.2, "chaotic": 0.2}
-    final_within = {"ordered": 0.3 + opening, "edge": 0.3, "chaotic": 0.25}
-    rows = []
-    for phase, sigma_w2 in (("ordered", 1.0), ("edge", 2.0), ("chaotic", 2.2)):
-        end = final_between[phase] + (final_within[phase] - final_between[phase]) * same
-        np.fill_diagonal(end, 1.0)
-        kernels[phase] = np.stack([5 * start, 5 * end])
-        rows += [{"phase": phase, "sigma_w2": sigma_w2, "step": step, "train_loss": 1.0, "test_accuracy": acc}
-                 for step, acc in ((0, 0.2), (10, accuracies[phase]))]
-    save_npz(out_dir / "probe_ntk.npz", kernels)
-    save_csv(out_dir / "curves.csv", pd.DataFrame(rows))
-
-
-ALIKE = {"ordered": 0.9, "edge": 0.8, "chaotic": 0.7}  # the phases' accuracies in the order of their gaps
-REVERSED = {"ordered": 0.7, "edge": 0.8, "chaotic": 0.9}
-
-
-def structure_verdicts(tmp_path, runs: list[tuple[dict[str, float], float]]) -> dict[str, str]:
-    values = {}
-    for index, (accuracies, opening) in enumerate(runs):
-        write_structure(tmp_path / f"seed-{index}", accuracies, opening)
-        for key, (value, _) in structure_analysis.measure(tmp_path / f"seed-{index}", {}).items():
-            values.setdefault(key, []).append(value)
-    return {key: decide(structure_analysis.FIGURE_ID, key, vals, "test").verdict for key, vals in values.items()}
-
-
-def test_structure_claims_of_one_run_are_undecided(tmp_path):
-    write_structure(tmp_path, ALIKE)
-    table = structure_analysis.structure(tmp_path)
-    last = table[(table["phase"] == "ordered") & (table["step"] == 10)].iloc[0]
-    assert (last["within_ratio"], last["between_ratio"]) == pytest.approx((0.9, 0.3))
-    rows = structure_analysis.claims(tmp_path, {}, "test")
-    assert [row.claim for row in rows] == [spec.claim for spec in catalog.figure("fig-ntk-structure").claims]
-    # One seed is one replicate: rho = 1 over three phases happens by chance 1 time in 6.
-    assert [row.verdict for row in rows] == [UNDECIDED, UNDECIDED]
-    assert [row.estimate for row in rows] == ["0.6", "1"]
-    assert all("at least 2 replicates" in row.to_decide for row in rows)
-    assert "probability 1/6" in rows[1].details
-
-
-def test_structure_claims_hold_over_seeds_where_the_gap_opens_and_ranks_with_accuracy(tmp_path):
-    runs = [(ALIKE, opening) for opening in (0.6, 0.5, 0.55)]
-    assert structure_verdicts(tmp_path, runs) == {"ordered-gap-opens": HOLDS, "gap-accuracy": HOLDS}
-
-
-def test_structure_claims_fail_over_seeds_where_the_gap_stays_shut_and_ranks_against_accuracy(tmp_path):
-    runs = [(REVERSED, opening) for opening in (0.15, 0.12, 0.16)]
-    assert structure_verdicts(tmp_path, runs) == {"ordered-gap-opens": FAILS, "gap-accuracy": FAILS}
-
-
-def test_structure_claims_are_undecided_on_noise(tmp_path):
-    # Openings scattered around 0.25; accuracies in random orders (rho 1, -1, 0.5, -0.5: mean 0).
-    orders = [ALIKE, REVERSED, {"ordered": 0.9, "edge": 0.7, "chaotic": 0.8},
-              {"ordered": 0.8, "edge": 0.7, "chaotic": 0.9}]
-    runs = [(accuracies, 0.25 + d / 2) for accuracies, d in zip(orders, [0.4, -0.4, 0.15, -0.15])]
-    assert structure_verdicts(tmp_path, runs) == {"ordered-gap-opens": UNDECIDED, "gap-accuracy": UNDECIDED}
-
-
-def test_rank_correlation_of_constant_gaps_is_zero():
-    assert structure_analysis.phase_rank_correlation([0.1, 0.1, 0.1], [0.5, 0.6, 0.7]) == 0.0
-
-
-def test_class_subset_maps_labels_and_groups_probes(tmp_path):
-    rng = np.random.default_rng(0)
-    data = {"x_train": rng.integers(0, 256, (60, 4, 4), dtype=np.uint8), "y_train": np.arange(60) % 5,
-            "x_test": rng.integers(0, 256, (30, 4, 4), dtype=np.uint8), "y_test": np.arange(30) % 5}
-    save_npz(tmp_path / "mnist.npz", {k: v.astype(np.uint8) for k, v in data.items()})
-    subset = class_subset(tmp_path / "mnist.npz", [3, 1], n_train=10, n_test=None, probes_per_class=2, seed=7)
-    assert subset["x_train"].shape == (10, 16) and subset["x_train"].dtype == np.float32
-    assert 0 <= subset["x_train"].min() and subset["x_train"].max() <= 1
-    assert set(subset["y_train"]) <= {0, 1} and len(subset["y_test"]) == 12  # all test images of classes 3, 1
-    assert list(subset["y_probe"]) == [0, 0, 1, 1]
-    again = class_subset(tmp_path / "mnist.npz", [3, 1], n_train=10, n_test=None, probes_per_class=2, seed=7)
-    np.testing.assert_array_equal(again["x_probe"], subset["x_probe"])

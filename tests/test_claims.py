@@ -9,10 +9,21 @@ import pytest
 from scipy import stats
 
 from ntk_study import catalog
-from ntk_study.claims import CODE_CHECK, EXACT, FAILS, HOLDS, REPLICATED, UNDECIDED, Threshold, decide, t_interval
+from ntk_study.claims import (
+    CODE_CHECK,
+    EXACT,
+    FAILS,
+    HOLDS,
+    ILLUSTRATION,
+    REPLICATED,
+    UNDECIDED,
+    Threshold,
+    decide,
+    t_interval,
+)
 from ntk_study.claims.verdict import replicates_to_decide
 
-KINDS = {REPLICATED, EXACT, CODE_CHECK}
+KINDS = {REPLICATED, EXACT, CODE_CHECK, ILLUSTRATION}
 
 
 def test_every_claim_is_stated_before_any_run():

@@ -126,7 +126,7 @@ REGISTRY: dict[str, FigureJob] = {
         FigureJob("fig-ntk-structure", "ntk_structure", ("curves.csv", "probe_ntk.npz"), datasets=("mnist",)),
         FigureJob("fig-kernel-velocity", "kernel_velocity", ("history.csv", "probe_ntk.npz", "checkpoints.npz",
                                                             "run.json"), datasets=("cifar10",)),
-        FigureJob("fig-parent-child", "parent_child", ("children.csv", "child_histories.csv", "tangent_kernels.npz",
+        FigureJob("fig-parent-child", "parent_child", ("children.csv", "tangent_kernels.npz",
                                                       "paths.csv", "sharpness.csv"),
                   ("figure.png", "landscape.png"), datasets=("cifar10",), inputs_from="fig-kernel-velocity"),
     ]

@@ -50,6 +50,27 @@ def probe_ntk(apply_fn: Callable, params: Any, probes: np.ndarray, block: int = 
     return (kernel + kernel.T) / 2  # exact symmetry; the blocks differ by float32 rounding
 
 
+def jacobian_features(apply_fn: Callable, params: Any, x: np.ndarray, block: int = 100) -> np.ndarray:
+    """Per image, its Jacobian over all logits and weights as one row (N, logits x weights, float32):
+    the logit-traced NTK of ``probe_ntk`` is ``F1 @ F2.T / logits``. Computing each image's Jacobian
+    once serves a train-train and a test-train kernel without recomputing it per pair of blocks."""
+    features_fn = _jacobian_features_fn(apply_fn)
+    return np.concatenate([np.asarray(features_fn(params, jnp.asarray(x[i:i + block])))
+                           for i in range(0, len(x), block)])
+
+
+@functools.lru_cache(maxsize=None)
+def _jacobian_features_fn(apply_fn: Callable) -> Callable:
+    def features(params, images):
+        def one(image):
+            jacobian = jax.jacrev(lambda p: apply_fn(p, image[None])[0])(params)
+            return jnp.concatenate([leaf.reshape(leaf.shape[0], -1)
+                                    for leaf in jax.tree_util.tree_leaves(jacobian)], axis=1).reshape(-1)
+        return jax.vmap(one)(images)
+
+    return jax.jit(features)
+
+
 @functools.lru_cache(maxsize=None)
 def _traced_ntk_fn(apply_fn: Callable) -> Callable:
     """One compiled empirical-NTK function per network (the checkpoints reuse it)."""

@@ -24,7 +24,17 @@ from typing import Any
 import pandas as pd
 
 from ntk_study import catalog
-from ntk_study.claims import CODE_CHECK, FAILS, HOLDS, NOT_REPRODUCED, NOT_TESTABLE, REPLICATED, UNDECIDED
+from ntk_study.claims import (
+    CODE_CHECK,
+    FAILS,
+    HOLDS,
+    ILLUSTRATION,
+    NOT_EVIDENCE,
+    NOT_REPRODUCED,
+    NOT_TESTABLE,
+    REPLICATED,
+    UNDECIDED,
+)
 from ntk_study.figures import REGISTRY
 
 GENERATED = "_generated"
@@ -229,13 +239,14 @@ def render_scorecard(scorecard: pd.DataFrame) -> str:
 
 
 def verdict_counts(verdicts: pd.Series, kinds: pd.Series | None = None) -> str:
-    """``"2 hold, 1 fails, 1 undecided"``; code checks (``kinds``) are counted apart, as they are
-    no evidence for a claim; claims not checked yet count as "not reproduced"."""
-    evidence = verdicts if kinds is None else verdicts[kinds != CODE_CHECK]
+    """``"2 hold, 1 fails, 1 undecided"``; code checks and illustrations (``kinds``) are counted
+    apart, as they are no evidence for a claim; claims not checked yet count as "not reproduced"."""
+    evidence = verdicts if kinds is None else verdicts[~kinds.isin(NOT_EVIDENCE)]
     counts = [(int((evidence == HOLDS).sum()), "hold"), (int((evidence == FAILS).sum()), "**fail**"),
               (int((evidence == UNDECIDED).sum()), "undecided"),
               (int((evidence == NOT_TESTABLE).sum()), "not testable here"),
               (0 if kinds is None else int((kinds == CODE_CHECK).sum()), "code check"),
+              (0 if kinds is None else int((kinds == ILLUSTRATION).sum()), "illustration"),
               (int((evidence == NOT_REPRODUCED).sum()), "not reproduced")]
     return ", ".join(f"{count} {word}" for count, word in counts if count) or "no claims"
 

@@ -1,10 +1,12 @@
 """fig-kernel-velocity: kernel distances and velocities from probe_ntk.npz, and the claims.
 
-Kernel distance S(t1, t2) = 1 - <K1, K2>_F / (||K1|| ||K2||) (``kernel_dynamics.kernel_distance``).
-The velocity of epoch e is S(K_{e-1}, K_e) per epoch, between the checkpoints at the ends of the
-epoch: the same spacing for every epoch, so early and late velocities compare like with like
-(for small moves S grows like the square of the angle between the kernels, so a velocity over a
-shorter spacing would read lower).
+Kernel distance S(t1, t2) = 1 - <K1, K2>_F / (||K1|| ||K2||) (``kernel_dynamics.kernel_distance``),
+and the angle between the kernels, arccos(1 - S), in degrees. The claims use angles: for small
+moves S grows like the square of the angle (S ~ angle^2 / 2), so a ratio of distances squares a
+ratio of angles (a "3x faster" read in S would be 1.7x in angle).
+The velocity of epoch e is the angle between K_{e-1} and K_e per epoch, between the checkpoints at
+the ends of the epoch: the same spacing for every epoch, so early and late velocities compare like
+with like. Each parent run (a replicate id of ``parent_replicates``) is one replicate.
 """
 
 from __future__ import annotations
@@ -21,34 +23,47 @@ from ntk_study.kernel_dynamics import distance_matrix
 FIGURE_ID = "fig-kernel-velocity"
 
 
-def load_kernels(out_dir: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(checkpoint epochs, probe kernels (C, P, P))."""
+def angle_degrees(distance: np.ndarray | float) -> np.ndarray | float:
+    """The angle between two kernels at kernel distance S: arccos(1 - S), in degrees."""
+    return np.degrees(np.arccos(np.clip(1.0 - np.asarray(distance, dtype=float), -1.0, 1.0)))
+
+
+def load_kernels(out_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(parent replicate ids, checkpoint epochs, probe kernels (parents, checkpoints, P, P))."""
     with np.load(out_dir / "probe_ntk.npz") as stored:
-        return stored["epochs"], stored["kernels"]
+        return stored["replicates"], stored["epochs"], stored["kernels"]
 
 
 def distances_from_start(out_dir: Path) -> pd.DataFrame:
-    """history.csv with the kernel distance of every checkpoint to the initial kernel."""
-    epochs, kernels = load_kernels(out_dir)
+    """history.csv with each checkpoint's kernel distance and angle to its parent's initial kernel."""
+    replicates, _, kernels = load_kernels(out_dir)
     history = pd.read_csv(out_dir / "history.csv")
-    return history.assign(distance_from_init=distance_matrix(kernels)[0])
+    distance = {replicate: distance_matrix(stack)[0] for replicate, stack in zip(replicates, kernels)}
+    history["distance_from_init"] = np.concatenate([distance[r] for r in history["replicate"].unique()])
+    history["angle_from_init"] = angle_degrees(history["distance_from_init"])
+    return history
 
 
 def epoch_velocities(out_dir: Path) -> pd.DataFrame:
-    """One row per epoch e >= 1: S(K_{e-1}, K_e) / 1 epoch."""
-    epochs, kernels = load_kernels(out_dir)
+    """One row per parent and epoch e >= 1: the angle between K_{e-1} and K_e per epoch (and S)."""
+    replicates, epochs, kernels = load_kernels(out_dir)
     whole = np.flatnonzero(np.isclose(epochs, np.round(epochs)))
-    distances = distance_matrix(kernels[whole])
     ends = np.round(epochs[whole]).astype(int)
-    return pd.DataFrame({"epoch": ends[1:], "velocity": [distances[i, i + 1] / (ends[i + 1] - ends[i])
-                                                        for i in range(len(ends) - 1)]})
+    frames = []
+    for replicate, stack in zip(replicates, kernels):
+        distances = distance_matrix(stack[whole])
+        step = np.array([distances[i, i + 1] for i in range(len(ends) - 1)])
+        frames.append(pd.DataFrame({"replicate": int(replicate), "epoch": ends[1:],
+                                    "distance": step / np.diff(ends),
+                                    "velocity": angle_degrees(step) / np.diff(ends)}))
+    return pd.concat(frames, ignore_index=True)
 
 
 def transient_statistics(velocities: pd.DataFrame, transient_epochs: int) -> dict[str, float]:
-    """Mean velocity in epochs 1..T and after, their ratio, the later velocities' coefficient of
-    variation (standard deviation / mean), and their drift: the slope of ln velocity against epoch
-    after epoch T (least squares) and the fitted log change over those epochs, ln(v_last / v_first)
-    of the fitted line (0 for a constant velocity, ln 2 for one that doubles)."""
+    """For one run's velocities (degrees per epoch): the mean in epochs 1..T and after, their ratio,
+    the later velocities' coefficient of variation, and their drift: the slope of ln velocity
+    against epoch after epoch T (least squares) and the fitted log change over those epochs,
+    ln(v_last / v_first) of the fitted line (0 for a constant velocity, ln 2 for one that doubles)."""
     early = velocities.loc[velocities["epoch"] <= transient_epochs, "velocity"].to_numpy()
     later_rows = velocities[velocities["epoch"] > transient_epochs]
     later = later_rows["velocity"].to_numpy()
@@ -64,26 +79,31 @@ def transient_statistics(velocities: pd.DataFrame, transient_epochs: int) -> dic
             "first_later": int(epochs[0]), "last_later": int(epochs[-1])}
 
 
-def measure(out_dir: Path, settings: dict[str, Any]) -> dict[str, tuple[float, str]]:
-    """One training run's value of each claim's statistic, with a short account: {key: (value, details)}."""
-    transient = settings["transient_epochs"]
-    stats = transient_statistics(epoch_velocities(out_dir), transient)
-    span = f"epochs {stats['first_later']}-{stats['last_later']}"
-    return {
-        "chaotic-transient": (stats["ratio"], (
-            f"one training run: mean velocity (kernel distance per epoch) {stats['early_mean']:.4g} in epochs "
-            f"1-{transient}, {stats['later_mean']:.4g} after: {stats['ratio']:.2f}x")),
-        "constant-velocity": (stats["drift"], (
-            f"one training run: ln velocity vs epoch over {span}: slope {stats['log_slope']:.3g} per epoch, "
-            f"fitted velocity x{np.exp(stats['drift']):.2f} from first to last (coefficient of variation "
-            f"{stats['later_cv']:.2f}, not tested: a steady drift can keep it low)")),
-    }
+def per_parent(out_dir: Path, settings: dict[str, Any]) -> pd.DataFrame:
+    """One row per parent run: ``transient_statistics`` of its velocities."""
+    velocities = epoch_velocities(out_dir)
+    rows = [{"replicate": replicate, **transient_statistics(group, settings["transient_epochs"])}
+            for replicate, group in velocities.groupby("replicate")]
+    return pd.DataFrame(rows)
 
 
 def claims(out_dir: Path, settings: dict[str, Any], scale: str) -> list[ClaimRow]:
-    """One training run is one replicate (the study trains one per seed)."""
-    return [decide(FIGURE_ID, key, [value], scale, details=details)
-            for key, (value, details) in measure(out_dir, settings).items()]
+    """One parent run (an initialisation and a data order) is one replicate of both claims."""
+    stats = per_parent(out_dir, settings)
+    transient, n = settings["transient_epochs"], len(stats)
+    span = f"epochs {stats['first_later'].iloc[0]}-{stats['last_later'].iloc[0]}"
+    listed = ", ".join
+    return [
+        decide(FIGURE_ID, "chaotic-transient", stats["ratio"].tolist(), scale, details=(
+            f"{n} parent runs: mean velocity in epochs 1-{transient} "
+            f"{listed(f'{v:.3g}' for v in stats['early_mean'])} degrees per epoch, after "
+            f"{listed(f'{v:.3g}' for v in stats['later_mean'])}: ratios {listed(f'{v:.2f}' for v in stats['ratio'])}")),
+        decide(FIGURE_ID, "constant-velocity", stats["drift"].tolist(), scale, details=(
+            f"{n} parent runs: ln velocity vs epoch over {span}, fitted velocity "
+            f"x{listed(f'{np.exp(v):.2f}' for v in stats['drift'])} from first to last (coefficient of "
+            f"variation {listed(f'{v:.2f}' for v in stats['later_cv'])}, not tested: a steady drift can keep it "
+            "low)")),
+    ]
 
 
 def parameter_count(network: dict[str, Any], n_outputs: int = 10) -> int:
@@ -98,7 +118,7 @@ def parameter_count(network: dict[str, Any], n_outputs: int = 10) -> int:
 
 
 def work(settings: dict[str, Any]) -> float:
-    """Stated scaling: SGD epochs x images x parameters x pixels (a convolution's weights act at
+    """Stated scaling, per parent run: SGD epochs x images x parameters x pixels (a convolution's weights act at
     every position), plus the probe NTK at every checkpoint (P^2 x 10 logits x parameters)."""
     from ntk_study.checkpoints import checkpoint_steps
 
@@ -106,4 +126,5 @@ def work(settings: dict[str, Any]) -> float:
     checkpoints = len(checkpoint_steps(settings["n_train"] // settings["batch_size"], settings["epochs"],
                                        settings["dense_epochs"], settings["dense_per_epoch"]))
     training = settings["epochs"] * settings["n_train"] * parameters * settings["image_size"] ** 2
-    return float(training + checkpoints * settings["probes"] ** 2 * 10 * parameters)
+    return float(len(settings["parent_replicates"])
+                 * (training + checkpoints * settings["probes"] ** 2 * 10 * parameters))

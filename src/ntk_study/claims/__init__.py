@@ -6,6 +6,8 @@ from ntk_study.claims.rows import (
                                    CODE_CHECK,
                                    COLUMNS,
                                    EXACT,
+                                   ILLUSTRATION,
+                                   NOT_EVIDENCE,
                                    NOT_REPRODUCED,
                                    NOT_TESTABLE,
                                    REPLICATED,
@@ -24,7 +26,8 @@ from ntk_study.claims.rows import (
 from ntk_study.claims.scorecard import SCORECARD_ID, build_scorecard, verdict_tally
 from ntk_study.claims.verdict import FAILS, HOLDS, UNDECIDED, Evidence, Threshold, t_interval
 
-__all__ = ["CODE_CHECK", "COLUMNS", "EXACT", "FAILS", "HOLDS", "NOT_REPRODUCED", "NOT_TESTABLE", "REPLICATED",
+__all__ = ["CODE_CHECK", "COLUMNS", "EXACT", "FAILS", "HOLDS", "ILLUSTRATION", "NOT_EVIDENCE",
+           "NOT_REPRODUCED", "NOT_TESTABLE", "REPLICATED",
            "SCORECARD_ID", "UNDECIDED", "VERDICTS", "ClaimRow", "Evidence", "Threshold", "build_scorecard",
            "decide", "decide_every", "decide_from", "exact", "format_number", "not_testable", "pending", "read_claims",
            "t_interval", "verdict_tally", "write_claims"]

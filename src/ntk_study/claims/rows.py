@@ -10,7 +10,10 @@ Kinds of claim:
 - ``exact``: a deterministic statement (a sequence of cited numbers, a kernel equal to a
   reference) checked against a stated tolerance;
 - ``code check``: true by construction when the code is right; reported, but not evidence for
-  the lecture's claim and not counted among the decided claims.
+  the lecture's claim and not counted among the decided claims;
+- ``illustration``: one run that shows what the lecture's sentence describes where its outcome is
+  forced by something else (e.g. linear stability); checked like an exact check against its stated
+  condition, reported, and not counted among the decided claims.
 """
 
 from __future__ import annotations
@@ -36,7 +39,9 @@ from ntk_study.claims.verdict import (
 )
 from ntk_study.io import atomic_path
 
-REPLICATED, EXACT, CODE_CHECK = "replicated", "exact", "code check"
+REPLICATED, EXACT, CODE_CHECK, ILLUSTRATION = "replicated", "exact", "code check", "illustration"
+# Kinds reported beside the claims but not evidence for them (not counted among the verdicts).
+NOT_EVIDENCE = (CODE_CHECK, ILLUSTRATION)
 NOT_TESTABLE = "not testable at this scale"
 NOT_REPRODUCED = "not reproduced yet"
 VERDICTS = (HOLDS, FAILS, UNDECIDED, NOT_TESTABLE, NOT_REPRODUCED)
@@ -139,9 +144,10 @@ def what_would_decide(evidence: Evidence, threshold: Threshold) -> str:
 
 
 def exact(figure_id: str, key: str, value: float, holds: bool, scale: str, details: str = "") -> ClaimRow:
-    """A deterministic claim checked against the tolerance stated in the catalogue."""
+    """A deterministic claim (or a code check, or an illustration) checked against the tolerance
+    or condition stated in the catalogue."""
     spec = _spec(figure_id, key)
-    if spec.kind not in (EXACT, CODE_CHECK):
+    if spec.kind not in (EXACT, *NOT_EVIDENCE):
         raise ValueError(f"{figure_id}/{key} is a {spec.kind} claim; exact checks are for exact claims")
     evidence = Evidence(value, value, value, 1, 0.0)
     return _row(spec, figure_id, scale, verdict=HOLDS if holds else FAILS, details=details, evidence=evidence)

@@ -1,15 +1,20 @@
-"""fig-kernel-velocity (Fort et al. 2020): a ResNet trained on CIFAR-10 with checkpoints, and the
+"""fig-kernel-velocity (Fort et al. 2020): ResNets trained on CIFAR-10 with checkpoints, and the
 empirical NTK on a fixed probe set at every checkpoint.
+
+Several "parent" runs, one per replicate id in ``parent_replicates``: each its own initialisation and
+data order (``initial_params``), on the same training images and probes. A run is one replicate of
+every claim of fig-kernel-velocity and fig-parent-child.
 
 One network family (``kernels.residual``, stax) trained by minibatch SGD with momentum on the
 mean cross-entropy at a constant learning rate. Checkpoints: ``dense_per_epoch`` per epoch in the
 first ``dense_epochs`` epochs, then one per epoch (``kernel_dynamics.checkpoint_steps``).
 
-Written: ``checkpoints.npz`` (the flat parameters at every checkpoint, with their steps and
-epochs), ``history.csv`` (per checkpoint: training loss and accuracy, test accuracy),
-``probe_ntk.npz`` (the logit-traced empirical NTK on ``probes`` seeded training images at every
-checkpoint) and ``run.json`` (the run's settings and seed, which fig-parent-child reuses to
-rebuild the same network and data).
+Written: ``checkpoints.npz`` (the flat parameters of every parent at every checkpoint, shape
+(parents, checkpoints, parameters), with the replicate ids, steps and epochs), ``history.csv``
+(per parent and checkpoint: training loss and accuracy, test accuracy), ``probe_ntk.npz`` (the
+logit-traced empirical NTK on ``probes`` seeded training images, per parent and checkpoint) and
+``run.json`` (the settings and seed, which fig-parent-child reuses to rebuild the same networks
+and data).
 """
 
 from __future__ import annotations
@@ -42,7 +47,8 @@ def data(settings: dict[str, Any], seed: int, prepared: Path):
 
 
 def initial_params(settings: dict[str, Any], seed: int, replicate: int = 0):
-    """The initial parameters and the data-order key of one training run (replicate 0: the parent)."""
+    """The initial parameters and the data-order key of one training run (the parents' replicate ids
+    are ``parent_replicates``; fig-parent-child draws its other runs from ids outside that list)."""
     init_fn, _, _ = network(settings)
     init_key, order_key = jax.random.split(jax.random.PRNGKey(seed * 1000 + replicate))
     shape = (-1, settings["image_size"], settings["image_size"], 3)
@@ -65,19 +71,24 @@ def compute(settings: dict[str, Any], seed: int, out_dir: Path, prepared: dict[s
     steps_per_epoch = settings["n_train"] // settings["batch_size"]
     save_at = checkpoint_steps(steps_per_epoch, settings["epochs"], settings["dense_epochs"],
                                settings["dense_per_epoch"])
+    replicates = list(settings["parent_replicates"])
     flat, kernels, rows = [], [], []
-    for step, params in train(settings, seed, train_set, 0, save_at):
-        train_loss, train_accuracy = evaluate(apply_fn, params, *train_set)
-        _, test_accuracy = evaluate(apply_fn, params, *test_set)
-        flat.append(flat_params(params))
-        kernels.append(probe_ntk(apply_fn, params, train_set[0][probes]))
-        rows.append({"step": step, "epoch": step / steps_per_epoch, "train_loss": train_loss,
-                     "train_accuracy": train_accuracy, "test_accuracy": test_accuracy})
-        print(rows[-1], flush=True)
+    for replicate in replicates:
+        flat.append([])
+        kernels.append([])
+        for step, params in train(settings, seed, train_set, replicate, save_at):
+            train_loss, train_accuracy = evaluate(apply_fn, params, *train_set)
+            _, test_accuracy = evaluate(apply_fn, params, *test_set)
+            flat[-1].append(flat_params(params))
+            kernels[-1].append(probe_ntk(apply_fn, params, train_set[0][probes]))
+            rows.append({"replicate": replicate, "step": step, "epoch": step / steps_per_epoch,
+                         "train_loss": train_loss, "train_accuracy": train_accuracy, "test_accuracy": test_accuracy})
+            print(rows[-1], flush=True)
     steps = np.array(save_at)
     epochs = steps / steps_per_epoch
-    save_npz(out_dir / "checkpoints.npz", {"steps": steps, "epochs": epochs, "params": np.stack(flat)})
-    save_npz(out_dir / "probe_ntk.npz", {"steps": steps, "epochs": epochs, "kernels": np.stack(kernels),
-                                         "probe_labels": train_set[1][probes]})
+    save_npz(out_dir / "checkpoints.npz", {"replicates": np.array(replicates), "steps": steps, "epochs": epochs,
+                                           "params": np.array(flat)})
+    save_npz(out_dir / "probe_ntk.npz", {"replicates": np.array(replicates), "steps": steps, "epochs": epochs,
+                                         "kernels": np.array(kernels), "probe_labels": train_set[1][probes]})
     save_csv(out_dir / "history.csv", pd.DataFrame(rows))
     save_json(out_dir / "run.json", {"settings": settings, "seed": seed, "steps_per_epoch": steps_per_epoch})

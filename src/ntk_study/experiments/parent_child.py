@@ -1,47 +1,50 @@
-"""fig-parent-child (Fort et al. 2020): learning with the tangent space of epoch t, and three
+"""fig-parent-child (Fort et al. 2020): learning with the tangent kernel of epoch t, and three
 views of the loss landscape.
 
-Reads fig-kernel-velocity's run (its settings, checkpoints, probe kernels and history): the
-"parent" is that network at its checkpoints.
+Reads fig-kernel-velocity's runs (settings, checkpoints, probe kernels, history): the "parents"
+are those networks at their checkpoints, one per replicate id of ``parent_replicates``.
 
-- Children: for every parent epoch t in ``parent_epochs``, the network linearised around w(t)
-  (neural-tangents ``linearize``: f(w(t), x) + J(w(t)) (w - w(t))) is trained from w(t) on the
-  parent's training images with SGD + momentum on the mean cross-entropy, for ``child.epochs``
-  epochs at ``child.learning_rate`` (its loss is convex in w). ``children.csv``: the child's final
-  test and training accuracy and loss beside the parent's test accuracy at t (and at the end);
-  ``child_histories.csv``: the child's training loss and test accuracy at epochs 0, 1, 2, 4, ...
-  and the last (convergence).
-- Tangent space: a child's NTK is the parent's empirical NTK at w(t), constant while the child
-  trains. ``tangent_kernels.npz``: the probe NTK at every parent epoch (from the parent run).
-- Mode connectivity: a second network trained with the same recipe from another initialisation
-  and data order (replicate 1); the training loss and test error along the straight line between
-  the two final solutions and along a quadratic Bezier curve between them whose control point is
-  trained (``landscape.train_bezier_control``). ``paths.csv``.
-- Sharp minimum: on ``sharp.n_train`` of the training images, full-batch gradient descent with
-  heavy-ball momentum (the "large batch") at the small learning rate reaches a minimum of the
-  squared loss to one-hot targets (cross-entropy has no minimum at finite weights on separable
-  data); from there it continues for ``sharp.continue_steps`` at the small and at the large
-  learning rate. The top Hessian eigenvalue of the training loss (power iteration) every
-  ``sharp.measure_every`` steps, with the stability limit 2 (1 + momentum) / lr, the training loss
-  and the test accuracy. ``sharpness.csv``.
+- Children: for every parent and every parent epoch t in ``parent_epochs``, the lecture's child
+  du/dt = -H_t (u - y), run to convergence: kernel regression with the parent's empirical NTK at
+  w(t) (logit-traced, ``kernel_dynamics.jacobian_features``) on ``child.n_train`` of the parent's
+  training images (seeded, the same for every child) to one-hot targets, from a zero function,
+  with a ridge of ``child.ridge`` times the mean kernel diagonal for a stable solve; its test error
+  on ``child.n_test`` of the parent's test images. Solved in closed form, a child's error measures
+  its kernel alone: not how far a fixed budget of SGD got (an early trial trained linearised
+  children for 8 epochs; the one at t = 0 stopped at training loss 1.6). The zero start leaves out
+  the parent's function at t, whose logits are on the cross-entropy's scale, not the squared
+  loss's. ``children.csv``: per child its test accuracy and the kernel distance of its training
+  kernel to the first child's, beside the parent's test accuracy at t and at the end;
+  ``tangent_kernels.npz``: every child's training kernel (parents, parent epochs, n, n).
+- Mode connectivity: a second network trained with the parents' recipe from another initialisation
+  and data order (replicate id ``SECOND_SOLUTION``); the training loss and test error along the
+  straight line between it and the first parent's final solution and along a quadratic Bezier
+  curve between them whose control point is trained (``landscape.train_bezier_control``).
+  ``paths.csv``.
+- Sharp minimum (an illustration of linear stability, not evidence: see the catalogue): on
+  ``sharp.n_train`` of the training images, full-batch gradient descent with heavy-ball momentum
+  at the small learning rate reaches a minimum of the squared loss to one-hot targets
+  (cross-entropy has no minimum at finite weights on separable data); from there it continues for
+  ``sharp.continue_steps`` at the small and at the large learning rate. The top Hessian eigenvalue
+  of the training loss (power iteration) every ``sharp.measure_every`` steps, with the stability
+  limit 2 (1 + momentum) / lr, the training loss and the test accuracy. ``sharpness.csv``.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 from pathlib import Path
 from typing import Any
 
 import jax
 import jax.numpy as jnp
-import neural_tangents as nt
 import numpy as np
 import pandas as pd
+import scipy.linalg
 
 from ntk_study.experiments import kernel_velocity as parent
 from ntk_study.io import save_csv, save_npz
-from ntk_study.kernel_dynamics import evaluate, flat_params, unflattener
+from ntk_study.kernel_dynamics import evaluate, flat_params, jacobian_features, kernel_distance, unflattener
 from ntk_study.landscape import (
     bezier_point,
     gradient_descent,
@@ -50,85 +53,89 @@ from ntk_study.landscape import (
     top_hessian_eigenvalue,
     train_bezier_control,
 )
-from ntk_study.training import cross_entropy, momentum_step_fn
+from ntk_study.training import cross_entropy
 
 PARENT_FIGURE = "fig-kernel-velocity"
 N_CLASSES = 10
 
 
-@functools.lru_cache(maxsize=None)
-def linearised_apply(apply_fn):
-    """``f_lin(w, x, w0)``: the network linearised around ``w0`` (neural-tangents ``linearize``),
-    with ``w0`` an argument, so one compiled program serves every parent checkpoint."""
-    return lambda params, x, origin: nt.linearize(apply_fn, origin)(params, x)
+# Replicate ids of fig-kernel-velocity's network family that are not parents.
+SECOND_SOLUTION, SHARP_MINIMUM = 1, 2
 
 
-def train_child(apply_fn, origin: Any, train_set, test_set, key: jax.Array, child: dict[str, Any]
-                ) -> list[dict[str, float]]:
-    """Train the linearisation around ``origin``, starting at ``origin``; a record at epoch 0 (the
-    start, where the child equals the parent), at every power of two and at the last epoch (an
-    evaluation of the linearised model costs about as much as an epoch of its training)."""
-    linear = linearised_apply(apply_fn)
-    step = _child_step_fn(linear, child["momentum"])
-    x, labels = (jnp.asarray(a) for a in train_set)
-    n, batch_size = x.shape[0], child["batch_size"]
-    steps_per_epoch = n // batch_size
-    state = (origin, jax.tree_util.tree_map(jnp.zeros_like, origin))
-    records = []
-    for epoch in range(child["epochs"] + 1):
-        if epoch:
-            key, order_key = jax.random.split(key)
-            order = np.asarray(jax.random.permutation(order_key, n))[: steps_per_epoch * batch_size]
-            for batch in order.reshape(steps_per_epoch, batch_size):
-                state = step(state, (x, labels, origin), batch, child["learning_rate"])
-        if epoch & (epoch - 1) and epoch != child["epochs"]:  # not 0, a power of two or the last
-            continue
-        train_loss, train_accuracy = evaluate(linear, state[0], *train_set, origin)
-        _, test_accuracy = evaluate(linear, state[0], *test_set, origin)
-        records.append({"child_epoch": epoch, "train_loss": train_loss, "train_accuracy": train_accuracy,
-                        "test_accuracy": test_accuracy})
-    return records
+def kernel_regression_child(apply_fn, params: Any, train_set, test_set, ridge: float) -> dict[str, Any]:
+    """The child of the parent at ``params`` run to convergence on the squared loss from a zero
+    function: f(x) = K(x, X) (K(X, X) + ridge mean(diag K) I)^-1 Y with K the logit-traced empirical NTK
+    at ``params`` and Y the one-hot labels. Returns its test accuracy and training kernel K(X, X)."""
+    x, labels = train_set
+    train_features = jacobian_features(apply_fn, params, x)
+    test_features = jacobian_features(apply_fn, params, test_set[0])
+    kernel = (train_features @ train_features.T).astype(np.float64)
+    cross = (test_features @ train_features.T).astype(np.float64)
+    kernel = (kernel + kernel.T) / 2
+    targets = np.eye(N_CLASSES)[labels]
+    coefficients = scipy.linalg.solve(kernel + ridge * np.mean(np.diag(kernel)) * np.eye(len(kernel)), targets,
+                                      assume_a="pos")
+    predictions = np.argmax(cross @ coefficients, axis=1)
+    return {"test_accuracy": float(np.mean(predictions == test_set[1])), "kernel": kernel}
 
 
-@functools.lru_cache(maxsize=None)
-def _child_step_fn(linear, momentum: float):
-    return momentum_step_fn(lambda w, batch, x, y, origin: cross_entropy(linear(w, x[batch], origin), y[batch]),
-                            momentum)
+def child_subsets(child: dict[str, Any], train_set, test_set, seed: int):
+    """The children's seeded training and test images (the same for every child)."""
+    rng = np.random.default_rng([seed, 3])
+    train_rows = np.sort(rng.choice(len(train_set[1]), child["n_train"], replace=False))
+    test_rows = np.sort(rng.choice(len(test_set[1]), child["n_test"], replace=False))
+    return ((train_set[0][train_rows], train_set[1][train_rows]), (test_set[0][test_rows], test_set[1][test_rows]))
 
 
 def children(settings, apply_fn, unflatten, checkpoints, steps_per_epoch, train_set, test_set, seed
-             ) -> pd.DataFrame:
-    """Every child's history, from the checkpoints at ``parent_epochs``."""
-    frames = []
-    for index, epoch in enumerate(settings["parent_epochs"]):
-        origin = unflatten(checkpoints["params"][checkpoint_index(checkpoints["epochs"], epoch)])
-        key = jax.random.PRNGKey(seed * 1000 + 500 + index)
-        history = train_child(apply_fn, origin, train_set, test_set, key, settings["child"])
-        frames.append(pd.DataFrame(history).assign(parent_epoch=epoch, parent_step=round(epoch * steps_per_epoch)))
-        print(frames[-1].iloc[-1].to_dict(), flush=True)
-    return pd.concat(frames, ignore_index=True)
+             ) -> tuple[pd.DataFrame, np.ndarray]:
+    """Every parent's children at ``parent_epochs``: a table and their training kernels
+    (parents, parent epochs, n, n)."""
+    child_train, child_test = child_subsets(settings["child"], train_set, test_set, seed)
+    rows, kernels = [], []
+    for replicate, parent_params in zip(checkpoints["replicates"], checkpoints["params"]):
+        kernels.append([])
+        for epoch in settings["parent_epochs"]:
+            origin = unflatten(parent_params[checkpoint_index(checkpoints["epochs"], epoch)])
+            child = kernel_regression_child(apply_fn, origin, child_train, child_test, settings["child"]["ridge"])
+            kernels[-1].append(child["kernel"])
+            rows.append({"replicate": int(replicate), "parent_epoch": epoch,
+                         "parent_step": round(epoch * steps_per_epoch), "child_test_accuracy": child["test_accuracy"],
+                         "kernel_distance_from_first": kernel_distance(kernels[-1][0], child["kernel"])})
+            print(rows[-1], flush=True)
+    return pd.DataFrame(rows), np.array(kernels, dtype=np.float32)
 
 
-def child_table(history: pd.DataFrame, parent_history: pd.DataFrame) -> pd.DataFrame:
-    """One row per child: its final accuracies and loss beside the parent's test accuracy at its
-    spawning step and at the end of the parent's training."""
-    table = history[history["child_epoch"] == history["child_epoch"].max()].drop(columns="child_epoch")
-    table = table.rename(columns={name: f"child_{name}" for name in ("train_loss", "train_accuracy", "test_accuracy")})
-    at_parent = parent_history.set_index("step").loc[table["parent_step"], "test_accuracy"].to_numpy()
-    final = parent_history.iloc[-1]
-    return table.assign(parent_test_accuracy=at_parent, final_parent_test_accuracy=final["test_accuracy"],
-                        final_parent_epoch=final["epoch"])
+def child_table(children_frame: pd.DataFrame, parent_history: pd.DataFrame) -> pd.DataFrame:
+    """The children beside their parent's test accuracy at the spawning step and at the end of
+    its training."""
+    history = parent_history.set_index(["replicate", "step"])["test_accuracy"]
+    at_parent = history.loc[list(zip(children_frame["replicate"], children_frame["parent_step"]))].to_numpy()
+    final = parent_history.sort_values("step").groupby("replicate").last()
+    return children_frame.assign(parent_test_accuracy=at_parent,
+                                 final_parent_test_accuracy=final.loc[children_frame["replicate"],
+                                                                      "test_accuracy"].to_numpy(),
+                                 final_parent_epoch=final.loc[children_frame["replicate"], "epoch"].to_numpy())
 
 
-def paths(spec, apply_fn, unflatten, end_a, end_b, train_set, test_set, seed) -> pd.DataFrame:
-    """Training loss and test error along the line and the trained Bezier curve between two solutions."""
+def solution_pairs(parent_replicates: list[int]) -> list[tuple[int, int]]:
+    """Disjoint pairs of final solutions for the mode-connectivity paths, as replicate ids: the first
+    parent with the second solution (``SECOND_SOLUTION``), then the other parents two by two."""
+    rest = list(parent_replicates[1:])
+    return [(parent_replicates[0], SECOND_SOLUTION), *zip(rest[0::2], rest[1::2])]
+
+
+def paths(spec, apply_fn, unflatten, end_a, end_b, train_set, test_set, seed, pair: int = 0) -> pd.DataFrame:
+    """Training loss and test error along the line and the trained Bezier curve between two solutions
+    (``pair`` numbers the pair and seeds its curve's training)."""
     x, labels = (jnp.asarray(a) for a in train_set)
 
     def batch_loss(vector, batch):
         return cross_entropy(apply_fn(unflatten(vector), x[batch]), labels[batch])
 
     start, end = jnp.asarray(end_a), jnp.asarray(end_b)
-    control = train_bezier_control(batch_loss, start, end, jax.random.PRNGKey(seed * 1000 + 900),
+    control = train_bezier_control(batch_loss, start, end, jax.random.PRNGKey(seed * 1000 + 900 + pair),
                                    n=len(labels), batch_size=spec["batch_size"], epochs=spec["epochs"],
                                    learning_rate=spec["learning_rate"], momentum=spec["momentum"])
     rows = []
@@ -137,7 +144,8 @@ def paths(spec, apply_fn, unflatten, end_a, end_b, train_set, test_set, seed) ->
             params = unflatten(point)
             train_loss, train_accuracy = evaluate(apply_fn, params, *train_set)
             test_loss, test_accuracy = evaluate(apply_fn, params, *test_set)
-            rows.append({"path": name, "t": float(t), "train_loss": train_loss, "train_accuracy": train_accuracy,
+            rows.append({"pair": pair, "path": name, "t": float(t), "train_loss": train_loss,
+                         "train_accuracy": train_accuracy,
                          "test_loss": test_loss, "test_accuracy": test_accuracy})
     return pd.DataFrame(rows)
 
@@ -198,25 +206,33 @@ def compute(settings: dict[str, Any], seed: int, out_dir: Path, prepared: dict[s
     run = json.loads((source / "run.json").read_text())
     if run["seed"] != seed:
         raise ValueError(f"{PARENT_FIGURE} was run with seed {run['seed']}, this rule with {seed}: rerun it")
-    recipe = run["settings"]  # the parent's network, data and SGD recipe
+    recipe = run["settings"]  # the parents' network, data and SGD recipe
+    clash = {SECOND_SOLUTION, SHARP_MINIMUM} & set(recipe["parent_replicates"])
+    if clash:
+        raise ValueError(f"{PARENT_FIGURE}'s parent_replicates {recipe['parent_replicates']} include "
+                         f"{sorted(clash)}, the replicate ids of this figure's second solution ({SECOND_SOLUTION}) "
+                         f"and sharp-minimum run ({SHARP_MINIMUM}): pick other ids")
     _, apply_fn, _ = parent.network(recipe)
     train_set, test_set, _ = parent.data(recipe, seed, prepared[recipe["dataset"]])
     unflatten = unflattener(parent.initial_params(recipe, seed)[0])
     with np.load(source / "checkpoints.npz") as stored:
-        checkpoints = {"params": stored["params"], "epochs": stored["epochs"]}
-    indices = [checkpoint_index(checkpoints["epochs"], epoch) for epoch in settings["parent_epochs"]]
-    with np.load(source / "probe_ntk.npz") as stored:
-        save_npz(out_dir / "tangent_kernels.npz", {"parent_epochs": np.asarray(settings["parent_epochs"], float),
-                                                   "kernels": stored["kernels"][indices]})
+        checkpoints = {name: stored[name] for name in ("replicates", "params", "epochs")}
 
-    history = children(settings, apply_fn, unflatten, checkpoints, run["steps_per_epoch"], train_set, test_set, seed)
-    save_csv(out_dir / "child_histories.csv", history)
-    save_csv(out_dir / "children.csv", child_table(history, pd.read_csv(source / "history.csv")))
+    table, kernels = children(settings, apply_fn, unflatten, checkpoints, run["steps_per_epoch"], train_set,
+                              test_set, seed)
+    save_npz(out_dir / "tangent_kernels.npz", {"replicates": checkpoints["replicates"],
+                                               "parent_epochs": np.asarray(settings["parent_epochs"], float),
+                                               "kernels": kernels})
+    save_csv(out_dir / "children.csv", child_table(table, pd.read_csv(source / "history.csv")))
 
     final_step = run["steps_per_epoch"] * recipe["epochs"]
-    [(_, second)] = list(parent.train(recipe, seed, train_set, 1, [final_step]))
-    save_csv(out_dir / "paths.csv", paths(settings["bezier"], apply_fn, unflatten, checkpoints["params"][-1],
-                                          flat_params(second), train_set, test_set, seed))
-    start = flat_params(parent.initial_params(recipe, seed, replicate=2)[0])
+    [(_, second)] = list(parent.train(recipe, seed, train_set, SECOND_SOLUTION, [final_step]))
+    solutions = {int(r): params[-1] for r, params in zip(checkpoints["replicates"], checkpoints["params"])}
+    solutions[SECOND_SOLUTION] = flat_params(second)
+    frames = [paths(settings["bezier"], apply_fn, unflatten, solutions[a], solutions[b], train_set, test_set, seed,
+                    pair=index).assign(solution_a=a, solution_b=b)
+              for index, (a, b) in enumerate(solution_pairs(list(recipe["parent_replicates"])))]
+    save_csv(out_dir / "paths.csv", pd.concat(frames, ignore_index=True))
+    start = flat_params(parent.initial_params(recipe, seed, replicate=SHARP_MINIMUM)[0])
     save_csv(out_dir / "sharpness.csv", sharpness(settings["sharp"], apply_fn, start, train_set, test_set,
                                                   unflatten, seed))

@@ -24,29 +24,28 @@ def plot(out_dir: Path, settings: dict[str, Any]) -> None:
 
 def plot_children(out_dir: Path, settings: dict[str, Any]) -> None:
     errors = child_errors(out_dir)
-    histories = pd.read_csv(out_dir / "child_histories.csv")
-    final_error = errors["parent_error"].iloc[-1]
-    fig, axes = plt.subplots(1, 2, figsize=(13, 4.6))
+    child = settings["child"]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
     ax = axes[0]
-    ax.plot(errors["parent_epoch"], errors["child_error"], marker="o", color=CHILD,
-            label=f"child: linearised at w(t), trained {settings['child']['epochs']} epochs")
-    ax.plot(errors["parent_epoch"], errors["parent_error"], marker="s", color=PARENT, label="parent at t")
-    ax.axhline(final_error, color=PARENT, ls="--", lw=1, label=f"parent at the end ({final_error:.1%})")
+    for index, (_, run) in enumerate(errors.groupby("replicate")):
+        first = not index
+        ax.plot(run["parent_epoch"], run["child_error"], marker="o", color=CHILD, lw=1,
+                label=f"child: kernel regression with the NTK at t ({child['n_train']} images)" if first else None)
+        ax.plot(run["parent_epoch"], run["parent_error"], marker="s", color=PARENT, lw=1, alpha=0.6,
+                label="parent at t" if first else None)
     ax.axvspan(0, settings["first_epochs"], color="#eeeeee", zorder=0)
     ax.set_xscale("symlog", linthresh=1.0)
     ax.set_xlabel("parent epoch t (spawning time)")
-    ax.set_ylabel("test error")
-    ax.set_title("learning with the tangent space of epoch t")
+    ax.set_ylabel(f"test error ({child['n_test']} test images)")
+    ax.set_title("(a) learning with the NTK of epoch t (one line per parent)")
     ax.legend(fontsize=9)
     ax = axes[1]
-    for (epoch, history), color in zip(histories.groupby("parent_epoch"), plt.cm.viridis_r(
-            [i / max(1, histories["parent_epoch"].nunique() - 1) for i in range(histories["parent_epoch"].nunique())])):
-        ax.plot(history["child_epoch"], history["train_loss"], color=color, marker=".", label=f"t = {epoch:g}")
-    ax.set_yscale("log")
-    ax.set_xlabel("child epoch")
-    ax.set_ylabel("child training loss (cross-entropy)")
-    ax.set_title("children's training (convergence)")
-    ax.legend(fontsize=8, ncol=2)
+    for _, run in errors.groupby("replicate"):
+        ax.plot(run["parent_epoch"], run["kernel_distance_from_first"], marker="o", color=CHILD, lw=1)
+    ax.set_xscale("symlog", linthresh=1.0)
+    ax.set_xlabel("parent epoch t (spawning time)")
+    ax.set_ylabel("S(child at t = 0, child at t)")
+    ax.set_title("(b) how far each child's kernel is from the first child's")
     fig.tight_layout()
     save_figure(fig, out_dir / "figure.png")
 
@@ -58,13 +57,14 @@ def plot_landscape(out_dir: Path) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(19, 4.8))
 
     ax = axes[0]
+    paths = paths[paths["pair"] == paths["pair"].min()]  # the first parent and the second solution
     for name, label, color in (("line", "straight line", "#ee3377"), ("bezier", "trained Bezier curve", "#009988")):
         path = paths[paths["path"] == name].sort_values("t")
         ax.plot(path["t"], path["train_loss"], marker="o", color=color, label=f"{label}: training loss")
         ax.plot(path["t"], 1 - path["test_accuracy"], ls="--", color=color, label=f"{label}: test error")
     ax.set_xlabel("position t between solution A (0) and B (1)")
     ax.set_ylabel("training loss / test error")
-    ax.set_title("(a) mode connectivity")
+    ax.set_title("(a) mode connectivity (the first pair of solutions)")
     ax.legend(fontsize=8)
 
     ax = axes[1]
@@ -78,7 +78,7 @@ def plot_landscape(out_dir: Path) -> None:
                     color="white" if distances[i, j] < distances.max() / 2 else "black")
     ax.set_xlabel("child spawned at epoch")
     ax.set_ylabel("child spawned at epoch")
-    ax.set_title("(b) the tangent space moves: S between children's NTKs")
+    ax.set_title("(b) S between the first parent's children's NTKs")
     ax.grid(False)
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
 
