@@ -39,7 +39,8 @@ def distances_from_start(out_dir: Path) -> pd.DataFrame:
     replicates, _, kernels = load_kernels(out_dir)
     history = pd.read_csv(out_dir / "history.csv")
     distance = {replicate: distance_matrix(stack)[0] for replicate, stack in zip(replicates, kernels)}
-    history["distance_from_init"] = np.concatenate([distance[r] for r in history["replicate"].unique()])
+    checkpoint = history.groupby("replicate").cumcount()  # each row's checkpoint within its own run
+    history["distance_from_init"] = [distance[r][i] for r, i in zip(history["replicate"], checkpoint)]
     history["angle_from_init"] = angle_degrees(history["distance_from_init"])
     return history
 
